@@ -1,0 +1,77 @@
+# wsproxy.nginx: every target installs what it needs (run as root on Debian 12 or 13).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath .)
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+TMP := $(ROOT)/.tmp
+# Ansible finds this checkout as wsproxy.nginx through a symlink, next to the collections bundled in `ansible`.
+COLLECTIONS := $(TMP)/collections
+SANITY_ROOT := $(TMP)/sanity/ansible_collections/wsproxy/nginx
+APT_PACKAGES := podman runc debootstrap shellcheck nginx-light rsync git make python3-venv
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+
+export CONTAINERS_CONF := $(ROOT)/tests/containers.conf
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_FORCE_COLOR ?= 0
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help deps venv images collection demo test sanity lint unit molecule changelog-lint clean
+
+help:
+	@echo "make demo   - set everything up and run nginx_info against a local Debian 12 container"
+	@echo "make test   - set everything up and run every test (sanity, lint, unit, molecule)"
+	@echo "other targets: deps venv images sanity lint unit molecule clean"
+
+deps: $(TMP)/.deps
+$(TMP)/.deps:
+	@mkdir -p $(TMP)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "[deps] apt-get install $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+venv: $(BIN)/.installed
+$(BIN)/.installed: requirements.txt requirements-dev.txt | $(TMP)/.deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+collection: $(COLLECTIONS)/ansible_collections/wsproxy/nginx
+$(COLLECTIONS)/ansible_collections/wsproxy/nginx:
+	@mkdir -p $(dir $@)
+	ln -sfn $(ROOT) $@
+
+images: deps
+	tests/images/build.sh
+
+demo: venv images collection
+	$(BIN)/ansible-playbook -i tests/demo/inventory.yml tests/demo/demo.yml
+
+sanity: venv
+	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
+	rsync -a --exclude .venv --exclude .tmp --exclude .ansible $(ROOT)/ $(SANITY_ROOT)/
+	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --requirements --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
+
+lint: venv collection
+	$(BIN)/ansible-lint --offline
+	$(BIN)/antsibull-changelog lint
+
+unit: venv collection
+	cd $(COLLECTIONS)/ansible_collections/wsproxy/nginx && $(BIN)/python -m pytest tests/unit -q
+
+molecule: venv images collection
+	@for scenario in $(SCENARIOS); do \
+	  echo "[molecule] scenario $$scenario"; \
+	  $(BIN)/molecule test -s $$scenario || exit 1; \
+	done
+
+test: venv images collection sanity lint unit molecule
+
+clean:
+	rm -rf $(TMP) $(VENV)

@@ -1,0 +1,250 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: nginx_info
+short_description: Detect an nginx host's include layout, WebSocket upgrade maps and server blocks
+version_added: 0.1.0
+description:
+  - Reads the configuration nginx really loads (C(nginx -T), which also runs C(nginx -t)) and parses it on the
+    controller with crossplane, so the managed node needs only Python and nginx.
+  - Resolves every C(include) against the files nginx reports, keeping the context it appears in
+    (main, events, http, server, location, ...).
+  - Decides the layout from the http-level include directives, never from which directories happen to exist,
+    and says where a WebSocket C(map) and a site belong.
+  - Finds every C(map) on C($http_upgrade) and every map that defines C($connection_upgrade), and reports
+    which one nginx uses (the last one loaded) and whether it is equivalent to the standard map
+    C(map $http_upgrade $connection_upgrade { default upgrade; '' close; }).
+  - Fails with nginx's own message (file and line) when the current configuration does not pass C(nginx -t).
+  - The output of C(nginx -T) can hold secrets; it is parsed in memory and never returned or logged.
+author:
+  - wsproxy.nginx contributors
+extends_documentation_fragment:
+  - wsproxy.nginx.nginx
+  - wsproxy.nginx.attributes
+  - wsproxy.nginx.attributes.INFO_MODULE
+seealso:
+  - name: nginx include directive
+    description: How nginx resolves include globs.
+    link: https://nginx.org/en/docs/ngx_core_module.html#include
+  - name: nginx WebSocket proxying
+    description: The map pattern this module looks for.
+    link: https://nginx.org/en/docs/http/websocket.html
+"""
+
+EXAMPLES = r"""
+- name: Detect where the WebSocket map and site belong
+  wsproxy.nginx.nginx_info:
+  register: nginx
+
+- name: Show the layout
+  ansible.builtin.debug:
+    msg: "{{ nginx.layout }}: sites go to {{ nginx.placement.site_dir | default('nginx.conf', true) }}"
+
+- name: Use an nginx that is not on PATH, with another main file
+  wsproxy.nginx.nginx_info:
+    binary: /opt/nginx/sbin/nginx
+    conf_path: /opt/nginx/conf/nginx.conf
+
+- name: Stop when a different map already owns $connection_upgrade
+  ansible.builtin.assert:
+    that: nginx.connection_upgrade is none or nginx.connection_upgrade.standard
+    fail_msg: "{{ nginx.connection_upgrade.file }}:{{ nginx.connection_upgrade.line }} defines a non-standard map"
+"""
+
+RETURN = r"""
+version:
+  description: The nginx version, from C(nginx -V).
+  returned: success
+  type: str
+  sample: 1.22.1
+binary:
+  description: Absolute path of the nginx executable that was run.
+  returned: success
+  type: str
+  sample: /usr/sbin/nginx
+conf_path:
+  description: The main configuration file that was read.
+  returned: success
+  type: str
+  sample: /etc/nginx/nginx.conf
+layout:
+  description:
+    - C(sites-enabled) when the http context includes a C(sites-enabled) directory (Debian, Ubuntu).
+    - C(conf.d) when the http context includes a directory glob such as C(conf.d/*.conf) (RHEL family,
+      nginx.org packages, Alpine's C(http.d)).
+    - C(nginx.conf) when the http context includes no directory; changes then go inside C(http {}) of the main file.
+  returned: success
+  type: str
+  choices: [sites-enabled, conf.d, nginx.conf]
+  sample: sites-enabled
+http:
+  description: Where the http block is (null when the configuration has none).
+  returned: success
+  type: dict
+  sample: {file: /etc/nginx/nginx.conf, line: 17}
+  contains:
+    file:
+      description: File of the http block.
+      type: str
+    line:
+      description: Line of the http block.
+      type: int
+includes:
+  description: Every include directive nginx loads, in load order.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {file: /etc/nginx/nginx.conf, line: 60, context: http, pattern: /etc/nginx/conf.d/*.conf, files: []}
+  contains:
+    file:
+      description: File holding the include directive.
+      type: str
+    line:
+      description: Line of the include directive.
+      type: int
+    context:
+      description: The block the include is in (C(main), C(events), C(http), C(server), C(location), ...).
+      type: str
+    pattern:
+      description: The included path or glob, made absolute against the configuration prefix.
+      type: str
+    files:
+      description: The files nginx loaded for this include, in order.
+      type: list
+      elements: str
+placement:
+  description: Where the collection places a map and a site on this host. All null for the C(nginx.conf) layout.
+  returned: success
+  type: dict
+  sample: {map_dir: /etc/nginx/conf.d, site_dir: /etc/nginx/sites-available, enable_dir: /etc/nginx/sites-enabled}
+  contains:
+    map_dir:
+      description:
+        - The http-level C(conf.d)-kind directory for the map. Null in a C(sites-enabled) layout without one
+          (the map then goes into the site file itself).
+      type: str
+    site_dir:
+      description: Directory for the site file (C(sites-available) or the C(conf.d)-kind directory).
+      type: str
+    enable_dir:
+      description: Directory of the enabling symlink (C(sites-enabled) layout only).
+      type: str
+upgrade_maps:
+  description: Every map on C($http_upgrade) and every map that defines C($connection_upgrade), in load order.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: File of the map.
+      type: str
+    line:
+      description: Line of the map.
+      type: int
+    source:
+      description: The map's source value, for example C($http_upgrade).
+      type: str
+    variable:
+      description: The variable the map defines.
+      type: str
+    entries:
+      description: The map's entries, key to value (null for parameters such as C(hostnames)).
+      type: dict
+    context:
+      description: The block the map is in; only C(http) is valid.
+      type: str
+    standard:
+      description: True when the map is equivalent to C(map $http_upgrade $connection_upgrade { default upgrade; '' close; }).
+      type: bool
+connection_upgrade:
+  description:
+    - The map nginx uses for C($connection_upgrade) (the last one loaded in the http context), or null when
+      none defines it.
+    - Same keys as an item of RV(upgrade_maps), plus C(shadowed), the other maps defining the variable, which
+      nginx silently ignores.
+  returned: success
+  type: dict
+  sample:
+    file: /etc/nginx/conf.d/websocket-map.conf
+    line: 1
+    source: $http_upgrade
+    variable: $connection_upgrade
+    entries: {default: upgrade, "": close}
+    context: http
+    standard: true
+    shadowed: []
+servers:
+  description: The http server blocks, in load order.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {file: /etc/nginx/sites-enabled/default, line: 22, listen: ["80 default_server", "[::]:80 default_server"], server_name: [_]}
+  contains:
+    file:
+      description: File of the server block.
+      type: str
+    line:
+      description: Line of the server block.
+      type: int
+    listen:
+      description: Each listen directive's arguments, joined by a space.
+      type: list
+      elements: str
+    server_name:
+      description: All server names of the block.
+      type: list
+      elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _nginx
+
+# Key under which the raw `nginx -T` text travels to the action plugin, which removes it from the result.
+DUMP_KEY = "wsproxy_nginx_dump"
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            binary=dict(type="str", default="nginx"),
+            conf_path=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    binary_path = _nginx.find_binary(module, module.params["binary"])
+    version = _nginx.version_info(module, binary_path)
+    conf_path = module.params["conf_path"] or version["configure_conf_path"]
+    if not os.path.isfile(conf_path):
+        module.fail_json(msg="conf_path=%r: no such file on the host" % conf_path)
+
+    rc, out, err = _nginx.dump_config(module, binary_path, conf_path)
+    if rc != 0:
+        errors = _nginx.errors_of(err)
+        module.fail_json(
+            msg="The current nginx configuration fails 'nginx -t': %s" % _nginx.describe_errors(errors, err),
+            errors=errors,
+            conf_path=conf_path,
+        )
+    module.exit_json(
+        changed=False,
+        version=version["version"],
+        binary=binary_path,
+        conf_path=conf_path,
+        **{DUMP_KEY: out}
+    )
+
+
+if __name__ == "__main__":
+    main()
