@@ -56,6 +56,9 @@ demo: venv images collection
 sanity: venv
 	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	rsync -a --exclude .venv --exclude .tmp --exclude .ansible $(ROOT)/ $(SANITY_ROOT)/
+	@# ansible-test bootstraps pip in its venvs with a script from a host we cannot reach: use ours.
+	pip_version=$$($(BIN)/python -c 'from ansible_test._internal.python_requirements import get_venv_packages; from ansible_test._internal.host_configs import NativePythonConfig as C; print(get_venv_packages(C(version="3", path="$(BIN)/python"))["pip"])' 2>/dev/null || echo 24.2); \
+	  mkdir -p ~/.ansible/test/cache && install -m 0644 tests/sanity/get_pip.py ~/.ansible/test/cache/get_pip_$${pip_version//./_}.py
 	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --requirements --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --color no
 
 lint: venv collection

@@ -14,8 +14,13 @@ import re
 # "nginx version: nginx/1.22.1", "nginx version: openresty/1.21.4.1", "nginx version: nginx/1.24.0 (Ubuntu)"
 _VERSION_RE = re.compile(r"^nginx version: [^/\s]+/(\d+(?:\.\d+)+)", re.MULTILINE)
 _CONFIGURE_RE = re.compile(r"^configure arguments:(.*)$", re.MULTILINE)
-# "nginx: [emerg] unknown directive "foo" in /etc/nginx/conf.d/x.conf:3"
-_MESSAGE_RE = re.compile(r"^nginx: \[(?P<level>[a-z]+)\] (?P<text>.*?)(?: in (?P<file>/\S*):(?P<line>\d+))?\s*$")
+# nginx prints its messages either way, depending on whether its error log was open yet:
+#   nginx: [emerg] unknown directive "foo" in /etc/nginx/conf.d/x.conf:3
+#   2026/11/27 03:39:46 [emerg] 29597#29597: unexpected "}" in /etc/nginx/nginx.conf:5
+_MESSAGE_RE = re.compile(
+    r"^(?:nginx: |\d{4}/\d\d/\d\d \d\d:\d\d:\d\d )\[(?P<level>[a-z]+)\] (?:\d+#\d+: )?"
+    r"(?P<text>.*?)(?: in (?P<file>/\S*):(?P<line>\d+))?\s*$"
+)
 _ERROR_LEVELS = ("emerg", "alert", "crit", "error")
 # nginx's compiled-in default when neither --conf-path nor --prefix is given.
 _DEFAULT_PREFIX = "/usr/local/nginx/"

@@ -25,7 +25,7 @@ description:
   - Fails with nginx's own message (file and line) when the current configuration does not pass C(nginx -t).
   - The output of C(nginx -T) can hold secrets; it is parsed in memory and never returned or logged.
 author:
-  - wsproxy.nginx contributors
+  - wsproxy.nginx contributors (@wsproxy)
 extends_documentation_fragment:
   - wsproxy.nginx.nginx
   - wsproxy.nginx.attributes

@@ -24,7 +24,7 @@ have_image() { podman image exists "localhost/wsproxy-$1"; }
 install_backend() {
   local root=$1
   install -d "$root/opt/wsproxy-backend"
-  install -m 0755 "$here/backend/wsproxy_backend.py" "$root/opt/wsproxy-backend/"
+  install -m 0644 "$here/backend/wsproxy_backend.py" "$root/opt/wsproxy-backend/"
   install -m 0644 "$here/backend/wsproxy-backend.service" "$root/etc/systemd/system/"
   ln -sf /etc/systemd/system/wsproxy-backend.service \
     "$root/etc/systemd/system/multi-user.target.wants/wsproxy-backend.service"

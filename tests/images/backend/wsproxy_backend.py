@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Test backend for wsproxy.nginx: health check, WebSocket echo and a Socket.IO server.
 
 Runs inside the platform images on 127.0.0.1:3000 (systemd unit wsproxy-backend.service).
