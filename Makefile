@@ -19,7 +19,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv images collection demo test sanity lint unit molecule changelog-lint clean
+.PHONY: help deps venv images collection demo test sanity lint unit galaxy molecule clean
 
 help:
 	@echo "make demo   - set everything up and run nginx_info against a local Debian 12 container"
@@ -66,7 +66,19 @@ lint: venv collection
 	$(BIN)/antsibull-changelog lint
 
 unit: venv collection
-	cd $(COLLECTIONS)/ansible_collections/wsproxy/nginx && $(BIN)/python -m pytest tests/unit -q
+	PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest tests/unit -q
+
+# The tarball users install: build it, install it offline, and use the installed copy alone.
+GALAXY := $(TMP)/galaxy
+galaxy: venv
+	@rm -rf $(GALAXY) && mkdir -p $(GALAXY)
+	$(BIN)/ansible-galaxy collection build --output-path $(GALAXY) .
+	$(BIN)/ansible-galaxy collection install --offline --force -p $(GALAXY)/collections $(GALAXY)/wsproxy-nginx-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections $(BIN)/ansible-doc wsproxy.nginx.nginx_info > $(GALAXY)/nginx_info.txt
+	grep -q 'RETURN VALUES' $(GALAXY)/nginx_info.txt && grep -q 'connection_upgrade' $(GALAXY)/nginx_info.txt
+	ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections $(BIN)/ansible localhost -m wsproxy.nginx.nginx_info \
+	  -e ansible_python_interpreter=/usr/bin/python3 | grep -q '"layout":'
+	@echo "[galaxy] tarball builds, installs offline, documents and runs nginx_info from the installed copy"
 
 molecule: venv images collection
 	@for scenario in $(SCENARIOS); do \
@@ -74,7 +86,7 @@ molecule: venv images collection
 	  $(BIN)/molecule test -s $$scenario || exit 1; \
 	done
 
-test: venv images collection sanity lint unit molecule
+test: venv images collection sanity lint unit galaxy molecule
 
 clean:
 	rm -rf $(TMP) $(VENV)
