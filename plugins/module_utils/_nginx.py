@@ -59,10 +59,18 @@ def version_info(module, binary_path):
         module.fail_json(msg="Could not read the nginx version from '%s -V' (rc=%d): %s" % (binary_path, rc, text.strip()[:500]))
     configure = _configure_args(text)
     prefix = configure.get("prefix", _DEFAULT_PREFIX).rstrip("/") + "/"
-    conf_path = configure.get("conf-path", "conf/nginx.conf")
-    if not conf_path.startswith("/"):
-        conf_path = prefix + conf_path
-    return {"version": match.group(1), "configure_conf_path": conf_path, "prefix": prefix}
+    conf_path = _under(prefix, configure.get("conf-path", "conf/nginx.conf"))
+    return {
+        "version": match.group(1),
+        "configure_conf_path": conf_path,
+        "prefix": prefix,
+        "pid_path": _under(prefix, configure.get("pid-path", "logs/nginx.pid")),
+        "error_log_path": _under(prefix, configure.get("error-log-path", "logs/error.log")),
+    }
+
+
+def _under(prefix, path):
+    return path if path.startswith("/") else prefix + path
 
 
 def parse_messages(text):
@@ -105,3 +113,27 @@ def describe_errors(errors, fallback):
 def dump_config(module, binary_path, conf_path):
     """Run `nginx -T` (test + dump). Returns (rc, stdout, stderr); stdout can hold secrets: never log it."""
     return module.run_command([binary_path, "-T", "-c", conf_path])
+
+
+_DUMP_HEADER_RE = re.compile(r"^# configuration file (/.*):$", re.MULTILINE)
+
+
+def loaded_files(dump_text):
+    """The files nginx loaded, in order, from the headers of an `nginx -T` dump."""
+    seen = []
+    for path in _DUMP_HEADER_RE.findall(dump_text or ""):
+        if path not in seen:
+            seen.append(path)
+    return seen
+
+
+def directive_values(dump_text, name):
+    """First argument of every `name` directive in the dump, comments ignored (for pid and error_log, whose
+    places nginx allows in few contexts; a full parse is not needed on the host)."""
+    pattern = re.compile(r"^\s*%s\s+([^\s;]+)" % re.escape(name))
+    values = []
+    for line in (dump_text or "").splitlines():
+        match = pattern.match(line.split("#", 1)[0])
+        if match:
+            values.append(match.group(1).strip("'\""))
+    return values

@@ -2,11 +2,16 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared test helpers: fixture trees of real nginx layouts, dumped by a real nginx (`nginx -T`)."""
 
+import hashlib
 import json
 import os
 import shutil
+import socket
+import stat
 import subprocess
 import sys
+import time
+import urllib.request
 
 import pytest
 
@@ -86,12 +91,128 @@ def layout(tmp_path):
     return _make
 
 
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fingerprint(root):
+    """sha256 + mode + owner + link target of every path under root: what "byte-identical" means here."""
+    found = {}
+    for directory, dirs, files in os.walk(root):
+        for name in [""] + dirs + files:
+            path = os.path.join(directory, name) if name else directory
+            info = os.lstat(path)
+            item = (stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
+            if stat.S_ISLNK(info.st_mode):
+                item += (os.readlink(path),)
+            elif stat.S_ISREG(info.st_mode):
+                with open(path, "rb") as handle:
+                    item += (hashlib.sha256(handle.read()).hexdigest(),)
+            found[path] = item
+    return found
+
+
+class RunningNginx(object):
+    """A real nginx master on loopback with a conf.d layout under a temporary root, serving one site."""
+
+    SITE = "server {\n    listen 127.0.0.1:%d;\n    location / {\n        return 200 \"%s\\n\";\n    }\n}\n"
+
+    def __init__(self, root):
+        self.root = str(root)
+        self.tree = Tree(root)
+        self.port = free_port()
+        self.state_dir = os.path.join(self.root, "state")
+        for directory in ("etc/nginx/conf.d", "run", "log", "tmp"):
+            os.makedirs(self.tree.path(directory), exist_ok=True)
+        self.tree.write(
+            "etc/nginx/nginx.conf",
+            "pid @ROOT@/run/nginx.pid;\nerror_log @ROOT@/log/error.log;\nworker_processes 1;\n"
+            "events {\n    worker_connections 64;\n}\n"
+            "http {\n    access_log off;\n    client_body_temp_path @ROOT@/tmp/body;\n"
+            "    proxy_temp_path @ROOT@/tmp/proxy;\n    fastcgi_temp_path @ROOT@/tmp/fastcgi;\n"
+            "    uwsgi_temp_path @ROOT@/tmp/uwsgi;\n    scgi_temp_path @ROOT@/tmp/scgi;\n"
+            "    include @ROOT@/etc/nginx/conf.d/*.conf;\n}\n",
+        )
+        self.site_path = self.tree.write("etc/nginx/conf.d/site.conf", self.SITE % (self.port, "old"))
+        self.conf_dir = self.tree.path("etc/nginx")
+        self.conf_path = self.tree.conf_path
+
+    def start(self):
+        proc = nginx("-c", self.conf_path)
+        assert proc.returncode == 0, proc.stderr
+        self.wait_serving()
+
+    def stop(self):
+        pid = self.master_pid()
+        if pid:
+            nginx("-c", self.conf_path, "-s", "stop")
+            for _ in range(50):
+                if not os.path.exists("/proc/%d" % pid):
+                    break
+                time.sleep(0.1)
+
+    def master_pid(self):
+        try:
+            with open(self.tree.path("run/nginx.pid")) as handle:
+                return int(handle.read().strip())
+        except (IOError, ValueError):
+            return None
+
+    def workers(self):
+        pid = self.master_pid()
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+        return set(int(word) for word in out.split())
+
+    def get(self, port=None):
+        url = "http://127.0.0.1:%d/" % (port or self.port)
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+
+    def wait_serving(self):
+        for _ in range(50):
+            try:
+                return self.get()
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("nginx does not answer on port %d" % self.port)
+
+    def wait_for(self, body, seconds=3):
+        """True once the site answers `body`: old workers may take a moment to stop accepting after a reload."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if self.get() == body:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def fingerprint(self):
+        return fingerprint(self.conf_dir)
+
+    def args(self, **extra):
+        args = {"conf_path": self.conf_path, "state_dir": self.state_dir}
+        args.update(extra)
+        return args
+
+
+@pytest.fixture
+def running_nginx(tmp_path):
+    server = RunningNginx(tmp_path / "host")
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def run_module():
     """Run a wsproxy.nginx module on localhost through ansible (action plugin + module), return its result."""
 
-    def _run(module, args):
+    def _run(module, args, kill_at=None, check=False, diff=False):
         env = dict(os.environ)
+        env.pop("WSPROXY_TEST_KILL_AT", None)
+        if kill_at:
+            env["WSPROXY_TEST_KILL_AT"] = kill_at
         env.update(
             ANSIBLE_STDOUT_CALLBACK="json",
             ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
@@ -100,7 +221,8 @@ def run_module():
             ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
         )
         proc = subprocess.run(
-            [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", module, "-a", json.dumps(args)],
+            [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", module, "-a", json.dumps(args)]
+            + (["--check"] if check else []) + (["--diff"] if diff else []),
             capture_output=True, text=True, env=env, check=False,
         )
         try:

@@ -29,7 +29,7 @@ def test_reports_the_layout_and_never_returns_the_dump(layout, run_module):
 
 def test_check_mode_runs_the_read_only_module(layout, run_module):
     tree = layout("rocky")
-    result = run_module("wsproxy.nginx.nginx_info", {"conf_path": tree.conf_path, "_ansible_check_mode": True})
+    result = run_module("wsproxy.nginx.nginx_info", {"conf_path": tree.conf_path}, check=True)
     assert result.get("failed") is not True, result
     assert result["layout"] == "conf.d"
 

@@ -1,0 +1,219 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Target side: checkpoints of the nginx configuration tree, and their byte-identical restore.
+
+A checkpoint holds every file, directory and symlink under the configuration directory plus every file nginx
+loads from elsewhere (per `nginx -T`). Contents are stored once per sha256 under `blobs/`; `manifest.json` is
+written last, so a checkpoint without one is incomplete and ignored.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _fs
+
+MANIFEST = "manifest.json"
+
+
+class CheckpointError(Exception):
+    pass
+
+
+def under(path, directory):
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _depth(path):
+    return path.rstrip("/").count("/")
+
+
+def snapshot(conf_dir, extra_files=(), skip_tmp=False):
+    """{path: state} of the tree under conf_dir plus the given files outside it. Leftover temp files of a killed
+    write are part of the current tree (so a restore removes them), never of a checkpoint (skip_tmp)."""
+    states = {}
+    for path in _fs.walk_tree(conf_dir):
+        if skip_tmp and _fs.is_tmp_name(os.path.basename(path)):
+            continue
+        states[path] = _fs.state_of(path)
+    for path in extra_files:
+        if not under(path, conf_dir):
+            state = _fs.state_of(path)
+            if state is not None:
+                states[path] = state
+    return states
+
+
+class Store(object):
+    """Checkpoints under STATE_DIR/checkpoints, a private (0700, ours, no symlink) directory."""
+
+    def __init__(self, state_dir):
+        self.state_dir = os.path.abspath(state_dir)
+        self.root = os.path.join(self.state_dir, "checkpoints")
+
+    def ensure(self, conf_dir, loaded):
+        """Create or check the store; it must never sit where nginx could load it."""
+        for path in [conf_dir] + [os.path.dirname(p) for p in loaded]:
+            if under(self.root, path):
+                raise CheckpointError(
+                    "state_dir=%r is inside %s, which nginx loads configuration from; choose a directory outside it"
+                    % (self.state_dir, path)
+                )
+        _fs.private_dir(self.root, owned=2)
+
+    def ids(self):
+        """Complete checkpoint ids, oldest first."""
+        if not os.path.isdir(self.root) or os.path.islink(self.root):
+            return []
+        return sorted(name for name in os.listdir(self.root) if os.path.isfile(os.path.join(self.root, name, MANIFEST)))
+
+    def path(self, checkpoint_id):
+        if not checkpoint_id or "/" in checkpoint_id or checkpoint_id.startswith("."):
+            raise CheckpointError("id=%r is not a checkpoint id" % checkpoint_id)
+        return os.path.join(self.root, checkpoint_id)
+
+    def load(self, checkpoint_id=None):
+        """The manifest of a checkpoint (default: the latest)."""
+        if checkpoint_id is None:
+            ids = self.ids()
+            if not ids:
+                raise CheckpointError("there is no checkpoint in %s" % self.root)
+            checkpoint_id = ids[-1]
+        manifest_path = os.path.join(self.path(checkpoint_id), MANIFEST)
+        if not os.path.isfile(manifest_path):
+            raise CheckpointError("id=%r: no such checkpoint in %s" % (checkpoint_id, self.root))
+        with open(manifest_path) as handle:
+            return json.load(handle)
+
+    def save(self, manifest):
+        data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+        _fs.atomic_write(os.path.join(self.path(manifest["id"]), MANIFEST), data, mode=0o600)
+
+    def create(self, conf_path, loaded):
+        """Snapshot the tree now; returns the manifest."""
+        conf_dir = os.path.dirname(conf_path)
+        checkpoint_id = "%s-%s" % (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), uuid.uuid4().hex[:6])
+        directory = self.path(checkpoint_id)
+        os.mkdir(directory, 0o700)
+        blobs = os.path.join(directory, "blobs")
+        os.mkdir(blobs, 0o700)
+        entries = []
+        try:
+            for path, state in sorted(snapshot(conf_dir, loaded, skip_tmp=True).items()):
+                if state["type"] == "file":
+                    # Hash the very bytes that are kept, so a concurrent edit cannot split the two.
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+                    state["sha256"] = hashlib.sha256(data).hexdigest()
+                    state["size"] = len(data)
+                    blob = os.path.join(blobs, state["sha256"])
+                    if not os.path.exists(blob):
+                        _fs.atomic_write(blob, data, mode=0o600)
+                entries.append(state)
+            manifest = {
+                "id": checkpoint_id,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "conf_path": conf_path,
+                "conf_dir": conf_dir,
+                "entries": entries,
+                "files": sum(1 for entry in entries if entry["type"] == "file"),
+                "after": None,
+            }
+            self.save(manifest)
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        return manifest
+
+    def delete(self, checkpoint_id):
+        shutil.rmtree(self.path(checkpoint_id))
+
+    def prune(self, keep, protect=()):
+        """Delete the oldest checkpoints beyond `keep`; returns the deleted ids."""
+        ids = self.ids()
+        doomed = [cid for cid in ids[: max(len(ids) - keep, 0)] if cid not in protect]
+        for cid in doomed:
+            self.delete(cid)
+        return doomed
+
+    def blob(self, manifest, sha256):
+        with open(os.path.join(self.path(manifest["id"]), "blobs", sha256), "rb") as handle:
+            return handle.read()
+
+
+def current_states(manifest):
+    """The tree as it is now, over the same paths a restore would look at."""
+    outside = [entry["path"] for entry in manifest["entries"] if not under(entry["path"], manifest["conf_dir"])]
+    return snapshot(manifest["conf_dir"], outside)
+
+
+def changes(wanted_entries, current):
+    """Paths whose current state differs from the wanted one (missing, extra or different)."""
+    wanted = dict((entry["path"], entry) for entry in wanted_entries)
+    paths = set(wanted) | set(current)
+    return sorted(path for path in paths if not _fs.same_state(wanted.get(path), current.get(path)))
+
+
+def edited_since_commit(manifest, current):
+    """Paths changed by someone after the transaction of this checkpoint was committed."""
+    if not manifest.get("after"):
+        return []
+    return changes(manifest["after"], current)
+
+
+def plan_restore(manifest, current):
+    """(removals deepest first, writes parents first) that bring the tree back to the checkpoint."""
+    wanted = dict((entry["path"], entry) for entry in manifest["entries"])
+    removals = [
+        path for path, state in current.items()
+        if path not in wanted or state["type"] != wanted[path]["type"]
+    ]
+    writes = [
+        entry for path, entry in wanted.items()
+        if not _fs.same_state(entry, current.get(path))
+    ]
+    removals.sort(key=_depth, reverse=True)
+    writes.sort(key=lambda entry: (_depth(entry["path"]), entry["path"]))
+    return removals, writes
+
+
+def restore(store, manifest, current):
+    """Apply plan_restore; returns the changed paths."""
+    removals, writes = plan_restore(manifest, current)
+    for path in removals:
+        if current[path]["type"] == "dir":
+            shutil.rmtree(path)
+            _fs.fsync_dir(os.path.dirname(path))
+        else:
+            _fs.remove(path)
+    for entry in writes:
+        path, mode = entry["path"], int(entry["mode"], 8)
+        now = _fs.state_of(path)
+        if entry["type"] == "dir":
+            if now is None:
+                os.mkdir(path, mode)
+            os.chown(path, entry["uid"], entry["gid"])
+            os.chmod(path, mode)
+        elif entry["type"] == "link":
+            _fs.atomic_symlink(path, entry["target"], entry["uid"], entry["gid"])
+        elif entry["type"] == "file":
+            if now is not None and now.get("sha256") == entry["sha256"]:
+                os.chown(path, entry["uid"], entry["gid"])
+                os.chmod(path, mode)
+            else:
+                _fs.atomic_write(path, store.blob(manifest, entry["sha256"]), mode, entry["uid"], entry["gid"], in_tree=True)
+    return sorted(set(removals) | set(entry["path"] for entry in writes))
+
+
+def describe_paths(paths, limit=10):
+    shown = ", ".join(paths[:limit])
+    return shown + (" and %d more" % (len(paths) - limit) if len(paths) > limit else "")

@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Target side: the host lock, the journal of an open transaction, and recovery from a killed run.
+
+A transaction opens when a checkpoint is taken (or a restore starts) and closes when the change is applied or
+rolled back. While it is open, `STATE_DIR/journal.json` names its checkpoint. A run that dies in between (lost
+SSH connection, SIGKILL, reboot) leaves the journal behind; the next run of any changing module of the
+collection restores that checkpoint first, tests, reloads, and reports it under `recovered`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import json
+import os
+import time
+
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _fs
+
+STATE_OPTIONS = dict(
+    state_dir=dict(type="path", default="/var/lib/wsproxy"),
+    lock_timeout=dict(type="int", default=60),
+)
+NGINX_OPTIONS = dict(
+    binary=dict(type="str", default="nginx"),
+    conf_path=dict(type="path"),
+)
+
+
+class LockTimeout(Exception):
+    pass
+
+
+def io_failure(exc, journal):
+    """The msg for an I/O error (full disk, read-only file system) in the middle of a change."""
+    record = journal.read()
+    tail = ""
+    if record and record.get("checkpoint"):
+        tail = " The transaction stays open: the next run of the collection restores checkpoint %s." % record["checkpoint"]
+    return "Cannot change the host: %s.%s" % (exc, tail)
+
+
+class HostLock(object):
+    """An exclusive fcntl lock on STATE_DIR/lock: one collection run at a time on a host."""
+
+    def __init__(self, state_dir, timeout):
+        self.path = os.path.join(state_dir, "lock")
+        self.timeout = timeout
+        self.fd = None
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        deadline = time.time() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.time() >= deadline:
+                    holder = os.pread(self.fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+                    os.close(self.fd)
+                    raise LockTimeout(
+                        "another wsproxy.nginx run (pid %s) holds the lock %s; waited lock_timeout=%d s"
+                        % (holder, self.path, self.timeout)
+                    )
+                time.sleep(0.2)
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, str(os.getpid()).encode("ascii"), 0)
+        return self
+
+    def __exit__(self, *exc_info):
+        os.ftruncate(self.fd, 0)
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+        return False
+
+
+class _NoLock(object):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+class Journal(object):
+    def __init__(self, state_dir):
+        self.path = os.path.join(state_dir, "journal.json")
+
+    def read(self):
+        try:
+            with open(self.path) as handle:
+                return json.load(handle)
+        except (IOError, OSError) as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise
+        except ValueError:
+            # A journal cut short by a crash while it was being written: the transaction never began writing.
+            return {"checkpoint": None, "op": "unknown"}
+
+    def begin(self, checkpoint_id, op, conf_path):
+        record = {"checkpoint": checkpoint_id, "op": op, "conf_path": conf_path, "pid": os.getpid(),
+                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        _fs.atomic_write(self.path, json.dumps(record).encode("utf-8"), mode=0o600)
+        return record
+
+    def end(self):
+        try:
+            _fs.remove(self.path)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+
+
+class Host(object):
+    """What a changing module works with: nginx, the checkpoint store, the journal."""
+
+    def __init__(self, module, nginx):
+        self.module = module
+        self.nginx = nginx
+        self.store = _checkpoint.Store(module.params["state_dir"])
+        self.journal = Journal(self.store.state_dir)
+
+    def lock(self):
+        conf_dir = os.path.dirname(self.nginx.conf_path)
+        if _checkpoint.under(self.store.state_dir, conf_dir):
+            raise _checkpoint.CheckpointError(
+                "state_dir=%r is inside %s, which nginx loads configuration from; choose a directory outside it"
+                % (self.store.state_dir, conf_dir)
+            )
+        if self.module.check_mode and not os.path.isdir(self.store.state_dir):
+            return _NoLock()  # check mode creates nothing, not even the state directory
+        _fs.private_dir(self.store.state_dir)
+        return HostLock(self.store.state_dir, self.module.params["lock_timeout"])
+
+    def restore(self, manifest, reload_timeout, reload=True, always=False):
+        """Bring the tree back to `manifest`, test, and reload if nginx runs (`always`: even when the files were
+        already right, as after a run killed between its last write and its reload). Returns a report."""
+        current = _checkpoint.current_states(manifest)
+        changed = _checkpoint.restore(self.store, manifest, current)
+        report = {"checkpoint": manifest["id"], "paths": changed, "tested": False, "reloaded": False, "errors": []}
+        if not changed and not always:
+            return report
+        ok, errors = self.nginx.test()
+        report["tested"] = True
+        report["errors"] = errors
+        if ok and reload and self.nginx.master_pid() is not None:
+            ok, _method, errors = self.nginx.reload(reload_timeout)
+            report["reloaded"] = ok
+            report["errors"] = errors
+        return report
+
+    def recover(self, reload_timeout, keep_open=None):
+        """Restore the checkpoint of a journal left by a killed run. `keep_open` names the checkpoint of the
+        transaction the caller is continuing (not stale). Returns the recovery report or None."""
+        record = self.journal.read()
+        if record is None or (keep_open and record.get("checkpoint") == keep_open):
+            return None
+        report = {"journal": record}
+        if record.get("checkpoint"):
+            manifest = self.store.load(record["checkpoint"])
+            report.update(self.restore(manifest, reload_timeout, always=True))
+        self.journal.end()
+        return report

@@ -1,0 +1,236 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: nginx_apply
+short_description: Test, reload and confirm an nginx configuration change, or roll it back
+version_added: 0.1.0
+description:
+  - Runs C(nginx -t), reloads nginx (C(systemctl reload nginx) when systemd runs this nginx, else
+    C(nginx -c CONF -s reload)), and confirms that the reload took. nginx's exit code proves nothing - a
+    C(listen) on a port that is taken passes C(nginx -t) and the reload exits 0 while nginx keeps its old
+    configuration - so the module waits for a new generation of worker processes and watches the error logs
+    for a new C([emerg]) line, up to O(reload_timeout) seconds.
+  - On any failure it restores O(checkpoint), tests, reloads, and fails with nginx's own messages (file, line,
+    text) in RV(errors).
+  - With a checkpoint and no change since it, nothing is tested or reloaded and the result is C(changed=false),
+    so a checkpoint, your own C(template) tasks and this module form an idempotent transaction.
+  - Closes the transaction the checkpoint opened; on success the tree as applied is recorded in the checkpoint,
+    so a later restore can tell whether somebody edited the files since.
+  - When nginx is not running it is started only with O(start=true); otherwise the result says so and reports
+    no reload.
+author:
+  - wsproxy.nginx contributors (@wsproxy)
+extends_documentation_fragment:
+  - wsproxy.nginx.nginx
+  - wsproxy.nginx.transaction
+  - wsproxy.nginx.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode runs C(nginx -t), which changes nothing, and reports whether a reload would happen.
+  diff_mode:
+    support: none
+options:
+  checkpoint:
+    description:
+      - Id of the checkpoint (from M(wsproxy.nginx.nginx_checkpoint)) to restore on failure.
+      - Defaults to the checkpoint of the transaction open on the host, if any. Without a checkpoint a failure
+        cannot be rolled back; the module then fails and says so.
+    type: str
+  reload:
+    description:
+      - Reload nginx after a successful test. With V(false) only C(nginx -t) runs.
+    type: bool
+    default: true
+  reload_timeout:
+    description:
+      - Seconds to wait for the reload to be confirmed.
+    type: int
+    default: 10
+  start:
+    description:
+      - Start nginx when it is not running (systemd's C(nginx.service) when there is one, else the binary).
+    type: bool
+    default: false
+seealso:
+  - module: wsproxy.nginx.nginx_checkpoint
+"""
+
+EXAMPLES = r"""
+- name: Take a checkpoint
+  wsproxy.nginx.nginx_checkpoint:
+  register: checkpoint
+
+- name: Change the site with your own template
+  ansible.builtin.template:
+    src: app.conf.j2
+    dest: /etc/nginx/conf.d/app.conf
+    mode: "0644"
+
+- name: Test, reload, confirm; roll back to the checkpoint on any failure
+  wsproxy.nginx.nginx_apply:
+    checkpoint: "{{ checkpoint.checkpoint.id }}"
+    reload_timeout: 15
+
+- name: Only test the configuration
+  wsproxy.nginx.nginx_apply:
+    reload: false
+"""
+
+RETURN = r"""
+tested:
+  description: Whether C(nginx -t) ran (and passed, unless the task failed).
+  returned: always
+  type: bool
+reloaded:
+  description: Whether nginx was reloaded with the new configuration and the reload was confirmed.
+  returned: always
+  type: bool
+started:
+  description: Whether nginx was started (O(start=true)).
+  returned: always
+  type: bool
+rolled_back:
+  description: Whether the checkpoint was restored after a failure.
+  returned: always
+  type: bool
+method:
+  description: How nginx was reloaded or started (C(systemd), C(signal), C(binary)), or null.
+  returned: always
+  type: str
+checkpoint:
+  description: The checkpoint of this transaction, or null.
+  returned: always
+  type: str
+errors:
+  description: nginx's own messages about the failure (the rollback's, if it failed too, are in RV(rollback)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{file: /etc/nginx/conf.d/app.conf, line: 3, message: "unknown directive \"proxy_pas\""}]
+  contains:
+    file:
+      description: File nginx named, if any.
+      type: str
+    line:
+      description: Line nginx named, if any.
+      type: int
+    message:
+      description: nginx's message.
+      type: str
+rollback:
+  description: What the rollback did (C(paths), C(tested), C(reloaded), C(errors)).
+  returned: when rolled back
+  type: dict
+recovered:
+  description:
+    - Set when the journal of a killed run was found and its checkpoint restored first; same keys as
+      RV(rollback) plus C(journal).
+  returned: when an earlier run was recovered
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _nginx, _txn
+
+
+def _rollback_and_fail(module, host, manifest, result, what, errors, reload_after=False):
+    """Restore the checkpoint (and reload when nginx may have seen the new configuration), then fail."""
+    result["errors"] = errors
+    detail = _nginx.describe_errors(errors, "")
+    if manifest is None:
+        module.fail_json(msg="%s, and there is no checkpoint to roll back to: %s" % (what, detail), **result)
+    report = host.restore(manifest, module.params["reload_timeout"], reload=reload_after)
+    host.journal.end()
+    result["rolled_back"] = True
+    result["rollback"] = report
+    result["changed"] = True
+    module.fail_json(msg="%s; checkpoint %s restored: %s" % (what, manifest["id"], detail), **result)
+
+
+def _apply(module, host, result):
+    record = host.journal.read()
+    checkpoint_id = module.params["checkpoint"] or (record or {}).get("checkpoint")
+    result["checkpoint"] = checkpoint_id
+    manifest = host.store.load(checkpoint_id) if checkpoint_id else None
+    running = host.nginx.master_pid() is not None
+
+    if manifest is not None and running and not _checkpoint.changes(manifest["entries"], _checkpoint.current_states(manifest)):
+        if not module.check_mode and record and record.get("checkpoint") == checkpoint_id:
+            host.journal.end()
+        result["msg"] = "nothing changed since checkpoint %s: no test, no reload" % checkpoint_id
+        return result
+
+    ok, errors = host.nginx.test()
+    result["tested"] = True
+    if not ok:
+        if module.check_mode:
+            module.fail_json(msg="nginx -t fails: %s" % _nginx.describe_errors(errors, ""), errors=errors, **result)
+        _rollback_and_fail(module, host, manifest, result, "nginx -t failed", errors)
+    if module.check_mode:
+        result["changed"] = module.params["reload"] and running
+        return result
+
+    if not running and module.params["reload"]:
+        if not module.params["start"]:
+            module.warn("nginx is not running: the configuration passed nginx -t but was not loaded; set start=true to start it")
+        else:
+            ok, result["method"], errors = host.nginx.start(module.params["reload_timeout"])
+            if not ok:
+                _rollback_and_fail(module, host, manifest, result, "nginx did not start", errors)
+            result.update(started=True, changed=True)
+    elif module.params["reload"]:
+        ok, result["method"], errors = host.nginx.reload(module.params["reload_timeout"])
+        if not ok:
+            _rollback_and_fail(module, host, manifest, result, "the reload did not take", errors, reload_after=True)
+        result.update(reloaded=True, changed=True)
+
+    if manifest is not None:
+        manifest["after"] = sorted(_checkpoint.current_states(manifest).values(), key=lambda entry: entry["path"])
+        host.store.save(manifest)
+    if record and record.get("checkpoint") == checkpoint_id:
+        host.journal.end()
+    return result
+
+
+def main():
+    argument_spec = dict(
+        checkpoint=dict(type="str"),
+        reload=dict(type="bool", default=True),
+        reload_timeout=dict(type="int", default=10),
+        start=dict(type="bool", default=False),
+    )
+    argument_spec.update(_txn.NGINX_OPTIONS)
+    argument_spec.update(_txn.STATE_OPTIONS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if module.params["reload_timeout"] < 1:
+        module.fail_json(msg="reload_timeout=%r: must be at least 1 second" % module.params["reload_timeout"])
+    result = {"changed": False, "tested": False, "reloaded": False, "started": False, "rolled_back": False,
+              "method": None, "checkpoint": None, "errors": []}
+    host = _txn.Host(module, _control.Nginx(module, module.params["binary"], module.params["conf_path"]))
+    try:
+        with host.lock():
+            # Without a checkpoint named, this run continues the open transaction: nothing to recover.
+            if module.params["checkpoint"] and not module.check_mode:
+                recovered = host.recover(module.params["reload_timeout"], keep_open=module.params["checkpoint"])
+                if recovered:
+                    result["recovered"] = recovered
+            result = _apply(module, host, result)
+    except (_checkpoint.CheckpointError, _fs.UnsafeDirectory, _txn.LockTimeout) as exc:
+        module.fail_json(msg=str(exc), **result)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg=_txn.io_failure(exc, host.journal), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

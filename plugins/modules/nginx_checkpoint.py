@@ -1,0 +1,312 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: nginx_checkpoint
+short_description: Take, restore or delete a snapshot of the nginx configuration tree
+version_added: 0.1.0
+description:
+  - O(state=present) snapshots every file, directory and symlink under the configuration directory (the
+    directory of O(conf_path)) and every file nginx loads from elsewhere (per C(nginx -T)): contents, modes,
+    owners, groups and link targets. It refuses a configuration that already fails C(nginx -t).
+  - Taking a checkpoint opens a transaction on the host (see O(transaction)); M(wsproxy.nginx.nginx_apply)
+    closes it. If the run dies in between, the next run of the collection restores this checkpoint first.
+  - O(state=restored) brings back the exact tree of the checkpoint, removing files and links created since,
+    then runs C(nginx -t) and reloads nginx (confirmed) if it runs. It refuses, changing nothing, when the tree
+    was edited by someone after the checkpoint's change was applied, unless O(force=true).
+  - O(state=absent) deletes a checkpoint.
+  - Checkpoints are stored in O(state_dir)C(/checkpoints/<id>/) (0700), outside every directory nginx loads.
+author:
+  - wsproxy.nginx contributors (@wsproxy)
+extends_documentation_fragment:
+  - wsproxy.nginx.nginx
+  - wsproxy.nginx.transaction
+  - wsproxy.nginx.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - O(state=present) takes no checkpoint in check mode; O(state=restored) and O(state=absent) report what
+        they would change.
+  diff_mode:
+    support: full
+    details:
+      - O(state=restored) lists every path it changes, with its state before and after.
+options:
+  state:
+    description:
+      - V(present) takes a new checkpoint, V(restored) restores one, V(absent) deletes one.
+    type: str
+    choices: [present, restored, absent]
+    default: present
+  id:
+    description:
+      - The checkpoint to restore or delete. Defaults to the latest one.
+    type: str
+  keep:
+    description:
+      - How many checkpoints to keep; older ones are deleted after a new one is taken.
+    type: int
+    default: 10
+  force:
+    description:
+      - Restore even when the tree was edited after the checkpoint's change was applied (those edits are lost).
+    type: bool
+    default: false
+  transaction:
+    description:
+      - Whether a new checkpoint opens a transaction that M(wsproxy.nginx.nginx_apply) closes. Set V(false) for
+        a plain backup that is never restored automatically.
+    type: bool
+    default: true
+  reload:
+    description:
+      - After a restore, reload nginx (confirmed) when it is running.
+    type: bool
+    default: true
+  reload_timeout:
+    description:
+      - Seconds to wait for the new nginx worker generation after a reload.
+    type: int
+    default: 10
+notes:
+  - Creating a checkpoint does not change nginx's configuration, so O(state=present) reports C(changed=false),
+    the way a backup file does not count as a change.
+seealso:
+  - module: wsproxy.nginx.nginx_apply
+  - module: wsproxy.nginx.nginx_checkpoint_info
+"""
+
+EXAMPLES = r"""
+- name: A safe change of your own files
+  block:
+    - name: Take a checkpoint
+      wsproxy.nginx.nginx_checkpoint:
+      register: checkpoint
+
+    - name: Change a site
+      ansible.builtin.template:
+        src: app.conf.j2
+        dest: /etc/nginx/conf.d/app.conf
+        mode: "0644"
+
+    - name: Test, reload, confirm; roll back to the checkpoint on any failure
+      wsproxy.nginx.nginx_apply:
+        checkpoint: "{{ checkpoint.checkpoint.id }}"
+  rescue:
+    - name: Put everything back if a task in between failed
+      wsproxy.nginx.nginx_checkpoint:
+        state: restored
+        id: "{{ checkpoint.checkpoint.id }}"
+
+- name: Roll back to the latest checkpoint at 3 a.m.
+  wsproxy.nginx.nginx_checkpoint:
+    state: restored
+
+- name: Roll back even though someone edited the files since
+  wsproxy.nginx.nginx_checkpoint:
+    state: restored
+    id: 20261127T034441Z-3fa2c1
+    force: true
+"""
+
+RETURN = r"""
+checkpoint:
+  description: The checkpoint taken, restored or deleted (null in check mode for O(state=present)).
+  returned: always
+  type: dict
+  sample: {id: 20261127T034441Z-3fa2c1, path: /var/lib/wsproxy/checkpoints/20261127T034441Z-3fa2c1,
+           created: "2026-11-27T03:44:41Z", files: 42}
+  contains:
+    id:
+      description: Checkpoint id, sortable by time.
+      type: str
+    path:
+      description: Directory of the checkpoint on the host.
+      type: str
+    created:
+      description: When it was taken (UTC).
+      type: str
+    files:
+      description: Number of regular files it holds.
+      type: int
+paths:
+  description: Paths a restore changed (or would change in check mode).
+  returned: when O(state=restored)
+  type: list
+  elements: str
+tested:
+  description: Whether C(nginx -t) ran after the restore.
+  returned: when O(state=restored)
+  type: bool
+reloaded:
+  description: Whether nginx was reloaded after the restore, and the reload confirmed.
+  returned: when O(state=restored)
+  type: bool
+errors:
+  description: nginx's own messages when the restored configuration failed to test or reload.
+  returned: when O(state=restored)
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: File nginx named, if any.
+      type: str
+    line:
+      description: Line nginx named, if any.
+      type: int
+    message:
+      description: nginx's message.
+      type: str
+pruned:
+  description: Checkpoints deleted by the retention (O(keep)).
+  returned: when O(state=present)
+  type: list
+  elements: str
+recovered:
+  description:
+    - Set when the journal of a killed run was found and its checkpoint restored first; same keys as a restore
+      (C(journal), C(checkpoint), C(paths), C(tested), C(reloaded), C(errors)).
+  returned: when an earlier run was recovered
+  type: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _hooks, _nginx, _txn
+
+
+def _summary(store, manifest):
+    return {"id": manifest["id"], "path": store.path(manifest["id"]), "created": manifest["created"],
+            "files": manifest["files"]}
+
+
+def _present(module, host, result):
+    ok, dump_text, errors = host.nginx.dump()
+    if not ok:
+        module.fail_json(msg="The current nginx configuration fails 'nginx -t'; no checkpoint taken: %s"
+                         % _nginx.describe_errors(errors, ""), errors=errors, **result)
+    if module.check_mode:
+        result["checkpoint"] = None
+        return result
+    loaded = _nginx.loaded_files(dump_text)
+    host.store.ensure(os.path.dirname(host.nginx.conf_path), loaded)
+    manifest = host.store.create(host.nginx.conf_path, loaded)
+    if module.params["transaction"]:
+        host.journal.begin(manifest["id"], "change", host.nginx.conf_path)
+    _hooks.reached("after-checkpoint")
+    result["checkpoint"] = _summary(host.store, manifest)
+    result["pruned"] = host.store.prune(module.params["keep"], protect=[manifest["id"]])
+    return result
+
+
+def _diff(manifest, current, paths):
+    wanted = dict((entry["path"], entry) for entry in manifest["entries"])
+
+    def _line(state):
+        if state is None:
+            return "(absent)"
+        detail = state.get("sha256", "")[:12] or state.get("target", "")
+        return "%s %s %s:%s %s" % (state["type"], state["mode"], state["owner"], state["group"], detail)
+
+    return {
+        "before": "".join("%s: %s\n" % (path, _line(current.get(path))) for path in paths),
+        "after": "".join("%s: %s\n" % (path, _line(wanted.get(path))) for path in paths),
+        "before_header": "current tree",
+        "after_header": "checkpoint %s" % manifest["id"],
+    }
+
+
+def _restored(module, host, result):
+    manifest = host.store.load(module.params["id"])
+    result["checkpoint"] = _summary(host.store, manifest)
+    current = _checkpoint.current_states(manifest)
+    paths = _checkpoint.changes(manifest["entries"], current)
+    result.update(paths=paths, tested=False, reloaded=False, errors=[])
+    if not paths:
+        record = host.journal.read()
+        if record and record.get("checkpoint") == manifest["id"] and not module.check_mode:
+            host.journal.end()  # the transaction of this checkpoint ends with nothing to undo
+        return result
+    edited = _checkpoint.edited_since_commit(manifest, current)
+    if edited and not module.params["force"]:
+        module.fail_json(
+            msg="Refusing to restore checkpoint %s: these paths were edited after its change was applied: %s. "
+                "Nothing was changed; set force=true to restore anyway and lose those edits."
+                % (manifest["id"], _checkpoint.describe_paths(edited)),
+            edited=edited, **result
+        )
+    result["changed"] = True
+    if module._diff:
+        result["diff"] = _diff(manifest, current, paths)
+    if module.check_mode:
+        return result
+    host.journal.begin(manifest["id"], "restore", host.nginx.conf_path)
+    report = host.restore(manifest, module.params["reload_timeout"], module.params["reload"])
+    host.journal.end()
+    result.update(paths=report["paths"], tested=report["tested"], reloaded=report["reloaded"], errors=report["errors"])
+    if report["errors"]:
+        module.fail_json(msg="Checkpoint %s was restored, but nginx reports: %s"
+                         % (manifest["id"], _nginx.describe_errors(report["errors"], "")), **result)
+    return result
+
+
+def _absent(module, host, result):
+    ids = host.store.ids()
+    checkpoint_id = module.params["id"] or (ids[-1] if ids else None)
+    if checkpoint_id not in ids:
+        result["checkpoint"] = None
+        return result
+    record = host.journal.read()
+    if record and record.get("checkpoint") == checkpoint_id:
+        module.fail_json(msg="Checkpoint %s belongs to an open transaction; apply or restore it first" % checkpoint_id,
+                         **result)
+    result["checkpoint"] = _summary(host.store, host.store.load(checkpoint_id))
+    result["changed"] = True
+    if not module.check_mode:
+        host.store.delete(checkpoint_id)
+    return result
+
+
+def main():
+    argument_spec = dict(
+        state=dict(type="str", default="present", choices=["present", "restored", "absent"]),
+        id=dict(type="str"),
+        keep=dict(type="int", default=10),
+        force=dict(type="bool", default=False),
+        transaction=dict(type="bool", default=True),
+        reload=dict(type="bool", default=True),
+        reload_timeout=dict(type="int", default=10),
+    )
+    argument_spec.update(_txn.NGINX_OPTIONS)
+    argument_spec.update(_txn.STATE_OPTIONS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if module.params["keep"] < 1:
+        module.fail_json(msg="keep=%r: keep at least 1 checkpoint" % module.params["keep"])
+    result = {"changed": False}
+    host = _txn.Host(module, _control.Nginx(module, module.params["binary"], module.params["conf_path"]))
+    handlers = {"present": _present, "restored": _restored, "absent": _absent}
+    try:
+        with host.lock():
+            recovered = None if module.check_mode else host.recover(module.params["reload_timeout"])
+            if recovered:
+                result["recovered"] = recovered
+                result["changed"] = bool(recovered.get("paths"))
+            result = handlers[module.params["state"]](module, host, result)
+    except (_checkpoint.CheckpointError, _fs.UnsafeDirectory, _txn.LockTimeout) as exc:
+        module.fail_json(msg=str(exc), **result)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg=_txn.io_failure(exc, host.journal), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
