@@ -30,4 +30,3 @@ notes:
   - If an earlier run was killed while a transaction was open, the checkpoint of that transaction is restored
     (and nginx tested and reloaded) before anything else, and reported as RV(recovered).
 """
-

@@ -20,6 +20,11 @@ import time
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _hooks, _nginx
 
 _POLL = 0.1
+# Options of every module that runs nginx (documented in the wsproxy.nginx.nginx doc fragment).
+NGINX_OPTIONS = dict(
+    binary=dict(type="str", default="nginx"),
+    conf_path=dict(type="path"),
+)
 
 
 def _read(path):
@@ -66,14 +71,19 @@ class Nginx(object):
     def dump(self):
         """(ok, dump text, errors): `nginx -T`, which tests the configuration too."""
         rc, out, err = _nginx.dump_config(self.module, self.binary, self.conf_path)
-        return rc == 0, out, _nginx.errors_of(err) or ([] if rc == 0 else [{"file": None, "line": None, "message": err.strip()}])
+        return rc == 0, out, self._errors(rc, err)
+
+    @staticmethod
+    def _errors(rc, text):
+        """nginx's error messages, or its whole output as one message when it printed none in its format."""
+        if rc == 0:
+            return []
+        return _nginx.errors_of(text) or [{"file": None, "line": None, "message": text.strip()}]
 
     def test(self):
         """(ok, errors) of `nginx -t`."""
         rc, _out, err = self.module.run_command([self.binary, "-t", "-q", "-c", self.conf_path])
-        if rc == 0:
-            return True, []
-        return False, _nginx.errors_of(err) or [{"file": None, "line": None, "message": err.strip()}]
+        return rc == 0, self._errors(rc, err)
 
     def _paths(self, dump_text, directive, default):
         paths = [default]
@@ -127,7 +137,7 @@ class Nginx(object):
             command = [self.binary, "-c", self.conf_path, "-s", "reload"]
         rc, out, err = self.module.run_command(command)
         if rc != 0:
-            return False, method, _nginx.errors_of(err) or [{"file": None, "line": None, "message": (err or out).strip()}]
+            return False, method, self._errors(rc, err or out)
         ok, errors = self._confirm(master, before, offsets, timeout)
         if ok:
             _hooks.reached("after-reload")
@@ -198,7 +208,7 @@ class Nginx(object):
             method, command = "binary", [self.binary, "-c", self.conf_path]
         rc, out, err = self.module.run_command(command)
         if rc != 0:
-            return False, method, _nginx.errors_of(err) or [{"file": None, "line": None, "message": (err or out).strip()}]
+            return False, method, self._errors(rc, err or out)
         deadline = time.time() + timeout
         while self.master_pid() is None:
             if time.time() >= deadline:

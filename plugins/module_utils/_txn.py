@@ -26,10 +26,6 @@ STATE_OPTIONS = dict(
     state_dir=dict(type="path", default="/var/lib/wsproxy"),
     lock_timeout=dict(type="int", default=60),
 )
-NGINX_OPTIONS = dict(
-    binary=dict(type="str", default="nginx"),
-    conf_path=dict(type="path"),
-)
 
 
 class LockTimeout(Exception):

@@ -209,7 +209,7 @@ def main():
         reload_timeout=dict(type="int", default=10),
         start=dict(type="bool", default=False),
     )
-    argument_spec.update(_txn.NGINX_OPTIONS)
+    argument_spec.update(_control.NGINX_OPTIONS)
     argument_spec.update(_txn.STATE_OPTIONS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if module.params["reload_timeout"] < 1:

@@ -14,8 +14,8 @@ short_description: Take, restore or delete a snapshot of the nginx configuration
 version_added: 0.1.0
 description:
   - O(state=present) snapshots every file, directory and symlink under the configuration directory (the
-    directory of O(conf_path)) and every file nginx loads from elsewhere (per C(nginx -T)): contents, modes,
-    owners, groups and link targets. It refuses a configuration that already fails C(nginx -t).
+    directory of O(conf_path)) and every file nginx loads from elsewhere (per C(nginx -T)), with contents,
+    modes, owners, groups and link targets. It refuses a configuration that already fails C(nginx -t).
   - Taking a checkpoint opens a transaction on the host (see O(transaction)); M(wsproxy.nginx.nginx_apply)
     closes it. If the run dies in between, the next run of the collection restores this checkpoint first.
   - O(state=restored) brings back the exact tree of the checkpoint, removing files and links created since,
@@ -286,7 +286,7 @@ def main():
         reload=dict(type="bool", default=True),
         reload_timeout=dict(type="int", default=10),
     )
-    argument_spec.update(_txn.NGINX_OPTIONS)
+    argument_spec.update(_control.NGINX_OPTIONS)
     argument_spec.update(_txn.STATE_OPTIONS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if module.params["keep"] < 1:

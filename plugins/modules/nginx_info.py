@@ -206,42 +206,28 @@ servers:
       elements: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _nginx
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _nginx
 
 # Key under which the raw `nginx -T` text travels to the action plugin, which removes it from the result.
 DUMP_KEY = "wsproxy_nginx_dump"
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            binary=dict(type="str", default="nginx"),
-            conf_path=dict(type="path"),
-        ),
-        supports_check_mode=True,
-    )
-    binary_path = _nginx.find_binary(module, module.params["binary"])
-    version = _nginx.version_info(module, binary_path)
-    conf_path = module.params["conf_path"] or version["configure_conf_path"]
-    if not os.path.isfile(conf_path):
-        module.fail_json(msg="conf_path=%r: no such file on the host" % conf_path)
-
-    rc, out, err = _nginx.dump_config(module, binary_path, conf_path)
-    if rc != 0:
-        errors = _nginx.errors_of(err)
+    module = AnsibleModule(argument_spec=dict(_control.NGINX_OPTIONS), supports_check_mode=True)
+    nginx = _control.Nginx(module, module.params["binary"], module.params["conf_path"])
+    ok, out, errors = nginx.dump()
+    if not ok:
         module.fail_json(
-            msg="The current nginx configuration fails 'nginx -t': %s" % _nginx.describe_errors(errors, err),
+            msg="The current nginx configuration fails 'nginx -t': %s" % _nginx.describe_errors(errors, ""),
             errors=errors,
-            conf_path=conf_path,
+            conf_path=nginx.conf_path,
         )
     module.exit_json(
         changed=False,
-        version=version["version"],
-        binary=binary_path,
-        conf_path=conf_path,
+        version=nginx.build["version"],
+        binary=nginx.binary,
+        conf_path=nginx.conf_path,
         **{DUMP_KEY: out}
     )
 

@@ -148,7 +148,7 @@ class RunningNginx(object):
         pid = self.master_pid()
         if pid:
             nginx("-c", self.conf_path, "-s", "stop")
-            for _ in range(50):
+            for dummy in range(50):
                 if not os.path.exists("/proc/%d" % pid):
                     break
                 time.sleep(0.1)
@@ -162,7 +162,7 @@ class RunningNginx(object):
 
     def workers(self):
         pid = self.master_pid()
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False).stdout
         return set(int(word) for word in out.split())
 
     def get(self, port=None):
@@ -171,7 +171,7 @@ class RunningNginx(object):
             return response.read().decode()
 
     def wait_serving(self):
-        for _ in range(50):
+        for dummy in range(50):
             try:
                 return self.get()
             except OSError:

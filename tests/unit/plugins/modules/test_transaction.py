@@ -87,7 +87,7 @@ def test_reload_that_nginx_refuses_is_detected_and_rolled_back(running_nginx, ru
         port = taken.getsockname()[1]
         server.tree.write("etc/nginx/conf.d/new.conf", server.SITE % (port, "new"))
         # nginx -t does not bind: it passes, and the reload exits 0 while nginx keeps the old configuration.
-        assert subprocess.run(["nginx", "-t", "-q", "-c", server.conf_path]).returncode == 0
+        assert subprocess.run(["nginx", "-t", "-q", "-c", server.conf_path], check=False).returncode == 0
         result = run_module(APPLY, server.args(checkpoint=cid, reload_timeout=5))
     assert result["failed"] is True and result["rolled_back"] is True and result["reloaded"] is False
     assert any("Address already in use" in error["message"] for error in result["errors"]), result["errors"]
@@ -178,7 +178,7 @@ def test_two_runs_at_once_are_serialized(running_nginx, run_module):
     def _one():
         results.append(run_module(CHECKPOINT, server.args(transaction=False)))
 
-    threads = [threading.Thread(target=_one) for _ in range(2)]
+    threads = [threading.Thread(target=_one) for dummy in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -242,7 +242,7 @@ def test_full_disk_fails_clearly_and_the_next_run_finishes(running_nginx, run_mo
     saved = str(tmp_path / "saved-etc")
     shutil.copytree(etc, saved, symlinks=True)
     # The configuration filesystem: a small tmpfs holding /etc, with room for a filler outside etc/nginx.
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", etc]).returncode != 0:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", etc], check=False).returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root)")
     try:
         shutil.copytree(os.path.join(saved, "nginx"), server.conf_dir, symlinks=True)
@@ -270,7 +270,7 @@ def test_full_disk_fails_clearly_and_the_next_run_finishes(running_nginx, run_mo
         assert server.fingerprint() == before
         assert server.wait_for("old\n")
     finally:
-        subprocess.run(["umount", etc])
+        subprocess.run(["umount", etc], check=True)
 
 
 def test_read_only_config_directory_fails_clearly_and_changes_nothing(running_nginx, run_module):
@@ -278,7 +278,7 @@ def test_read_only_config_directory_fails_clearly_and_changes_nothing(running_ng
     cid = checkpoint(server, run_module)
     server.tree.write("etc/nginx/conf.d/broken.conf", "oops;\n")
     conf_d = server.tree.path("etc/nginx/conf.d")
-    if subprocess.run(["mount", "--bind", conf_d, conf_d]).returncode != 0:
+    if subprocess.run(["mount", "--bind", conf_d, conf_d], check=False).returncode != 0:
         pytest.skip("cannot bind-mount here (needs root)")
     try:
         subprocess.run(["mount", "-o", "remount,ro,bind", conf_d], check=True)
@@ -289,7 +289,7 @@ def test_read_only_config_directory_fails_clearly_and_changes_nothing(running_ng
         assert server.fingerprint() == frozen
         assert server.wait_for("old\n")
     finally:
-        subprocess.run(["umount", conf_d])
+        subprocess.run(["umount", conf_d], check=True)
     assert run_module(CHECKPOINT, server.args())["recovered"]["checkpoint"] == cid
     assert not os.path.exists(os.path.join(conf_d, "broken.conf"))
 
@@ -373,6 +373,6 @@ def test_checkpoint_info_lists_newest_first(running_nginx, run_module):
 
 def test_retention_keeps_the_newest(running_nginx, run_module):
     server = running_nginx
-    ids = [checkpoint(server, run_module, transaction=False, keep=2) for _ in range(3)]
+    ids = [checkpoint(server, run_module, transaction=False, keep=2) for dummy in range(3)]
     info = run_module(INFO, {"state_dir": server.state_dir})
     assert [c["id"] for c in info["checkpoints"]] == [ids[2], ids[1]]
