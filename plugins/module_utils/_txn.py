@@ -20,7 +20,7 @@ import json
 import os
 import time
 
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _fs
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _fs, _hooks, _nginx
 
 STATE_OPTIONS = dict(
     state_dir=dict(type="path", default="/var/lib/wsproxy"),
@@ -166,3 +166,68 @@ class Host(object):
             report.update(self.restore(manifest, reload_timeout, always=True))
         self.journal.end()
         return report
+
+    def begin(self, keep, op="change"):
+        """Take a checkpoint of the current, valid configuration and open a transaction on it."""
+        ok, dump_text, errors = self.nginx.dump()
+        if not ok:
+            self.module.fail_json(
+                msg="The current nginx configuration fails 'nginx -t'; nothing was changed: %s"
+                % _nginx.describe_errors(errors, ""), errors=errors)
+        loaded = _nginx.loaded_files(dump_text)
+        self.store.ensure(os.path.dirname(self.nginx.conf_path), loaded)
+        manifest = self.store.create(self.nginx.conf_path, loaded)
+        if op:
+            self.journal.begin(manifest["id"], op, self.nginx.conf_path)
+        _hooks.reached("after-checkpoint")
+        pruned = self.store.prune(keep, protect=[manifest["id"]])
+        return manifest, pruned
+
+    def commit(self, manifest):
+        """Record the tree as applied in its checkpoint and close the transaction."""
+        record = self.journal.read()
+        if manifest is not None:
+            manifest["after"] = sorted(_checkpoint.current_states(manifest).values(), key=lambda entry: entry["path"])
+            self.store.save(manifest)
+        if record and (manifest is None or record.get("checkpoint") == manifest["id"]):
+            self.journal.end()
+
+    def _rollback_and_fail(self, result, manifest, what, errors, reload_timeout, reload_after=False):
+        """Restore the checkpoint (and reload when nginx may have seen the new configuration), then fail."""
+        result["errors"] = errors
+        detail = _nginx.describe_errors(errors, "")
+        if manifest is None:
+            self.module.fail_json(msg="%s, and there is no checkpoint to roll back to: %s" % (what, detail), **result)
+        report = self.restore(manifest, reload_timeout, reload=reload_after)
+        self.journal.end()
+        result.update(rolled_back=True, rollback=report, changed=True)
+        self.module.fail_json(msg="%s; checkpoint %s restored: %s" % (what, manifest["id"], detail), **result)
+
+    def activate(self, result, manifest, reload, reload_timeout, start):
+        """nginx -t, then reload (or start) and confirm; on failure restore `manifest` and fail. In check mode
+        only the test runs. Updates result: tested, reloaded, started, method, changed."""
+        module = self.module
+        running = self.nginx.master_pid() is not None
+        ok, errors = self.nginx.test()
+        result["tested"] = True
+        if not ok:
+            if module.check_mode:
+                module.fail_json(msg="nginx -t fails: %s" % _nginx.describe_errors(errors, ""), errors=errors, **result)
+            self._rollback_and_fail(result, manifest, "nginx -t failed", errors, reload_timeout)
+        if module.check_mode:
+            result["changed"] = result.get("changed") or (reload and running)
+            return
+        if not reload:
+            return
+        if not running and not start:
+            module.warn("nginx is not running: the configuration passed nginx -t but was not loaded; set start=true to start it")
+        elif not running:
+            ok, result["method"], errors = self.nginx.start(reload_timeout)
+            if not ok:
+                self._rollback_and_fail(result, manifest, "nginx did not start", errors, reload_timeout)
+            result.update(started=True, changed=True)
+        else:
+            ok, result["method"], errors = self.nginx.reload(reload_timeout)
+            if not ok:
+                self._rollback_and_fail(result, manifest, "the reload did not take", errors, reload_timeout, reload_after=True)
+            result.update(reloaded=True, changed=True)

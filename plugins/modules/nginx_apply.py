@@ -140,21 +140,7 @@ recovered:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _nginx, _txn
-
-
-def _rollback_and_fail(module, host, manifest, result, what, errors, reload_after=False):
-    """Restore the checkpoint (and reload when nginx may have seen the new configuration), then fail."""
-    result["errors"] = errors
-    detail = _nginx.describe_errors(errors, "")
-    if manifest is None:
-        module.fail_json(msg="%s, and there is no checkpoint to roll back to: %s" % (what, detail), **result)
-    report = host.restore(manifest, module.params["reload_timeout"], reload=reload_after)
-    host.journal.end()
-    result["rolled_back"] = True
-    result["rollback"] = report
-    result["changed"] = True
-    module.fail_json(msg="%s; checkpoint %s restored: %s" % (what, manifest["id"], detail), **result)
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _txn
 
 
 def _apply(module, host, result):
@@ -162,43 +148,17 @@ def _apply(module, host, result):
     checkpoint_id = module.params["checkpoint"] or (record or {}).get("checkpoint")
     result["checkpoint"] = checkpoint_id
     manifest = host.store.load(checkpoint_id) if checkpoint_id else None
-    running = host.nginx.master_pid() is not None
 
-    if manifest is not None and running and not _checkpoint.changes(manifest["entries"], _checkpoint.current_states(manifest)):
+    if manifest is not None and host.nginx.master_pid() is not None \
+            and not _checkpoint.changes(manifest["entries"], _checkpoint.current_states(manifest)):
         if not module.check_mode and record and record.get("checkpoint") == checkpoint_id:
             host.journal.end()
         result["msg"] = "nothing changed since checkpoint %s: no test, no reload" % checkpoint_id
         return result
 
-    ok, errors = host.nginx.test()
-    result["tested"] = True
-    if not ok:
-        if module.check_mode:
-            module.fail_json(msg="nginx -t fails: %s" % _nginx.describe_errors(errors, ""), errors=errors, **result)
-        _rollback_and_fail(module, host, manifest, result, "nginx -t failed", errors)
-    if module.check_mode:
-        result["changed"] = module.params["reload"] and running
-        return result
-
-    if not running and module.params["reload"]:
-        if not module.params["start"]:
-            module.warn("nginx is not running: the configuration passed nginx -t but was not loaded; set start=true to start it")
-        else:
-            ok, result["method"], errors = host.nginx.start(module.params["reload_timeout"])
-            if not ok:
-                _rollback_and_fail(module, host, manifest, result, "nginx did not start", errors)
-            result.update(started=True, changed=True)
-    elif module.params["reload"]:
-        ok, result["method"], errors = host.nginx.reload(module.params["reload_timeout"])
-        if not ok:
-            _rollback_and_fail(module, host, manifest, result, "the reload did not take", errors, reload_after=True)
-        result.update(reloaded=True, changed=True)
-
-    if manifest is not None:
-        manifest["after"] = sorted(_checkpoint.current_states(manifest).values(), key=lambda entry: entry["path"])
-        host.store.save(manifest)
-    if record and record.get("checkpoint") == checkpoint_id:
-        host.journal.end()
+    host.activate(result, manifest, module.params["reload"], module.params["reload_timeout"], module.params["start"])
+    if not module.check_mode:
+        host.commit(manifest)
     return result
 
 

@@ -178,10 +178,8 @@ recovered:
   type: dict
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _hooks, _nginx, _txn
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _nginx, _txn
 
 
 def _summary(store, manifest):
@@ -190,21 +188,15 @@ def _summary(store, manifest):
 
 
 def _present(module, host, result):
-    ok, dump_text, errors = host.nginx.dump()
-    if not ok:
-        module.fail_json(msg="The current nginx configuration fails 'nginx -t'; no checkpoint taken: %s"
-                         % _nginx.describe_errors(errors, ""), errors=errors, **result)
     if module.check_mode:
+        ok, _dump_text, errors = host.nginx.dump()
+        if not ok:
+            module.fail_json(msg="The current nginx configuration fails 'nginx -t': %s"
+                             % _nginx.describe_errors(errors, ""), errors=errors, **result)
         result["checkpoint"] = None
         return result
-    loaded = _nginx.loaded_files(dump_text)
-    host.store.ensure(os.path.dirname(host.nginx.conf_path), loaded)
-    manifest = host.store.create(host.nginx.conf_path, loaded)
-    if module.params["transaction"]:
-        host.journal.begin(manifest["id"], "change", host.nginx.conf_path)
-    _hooks.reached("after-checkpoint")
+    manifest, result["pruned"] = host.begin(module.params["keep"], "change" if module.params["transaction"] else None)
     result["checkpoint"] = _summary(host.store, manifest)
-    result["pruned"] = host.store.prune(module.params["keep"], protect=[manifest["id"]])
     return result
 
 
