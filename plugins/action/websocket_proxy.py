@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Controller side of wsproxy.nginx.websocket_proxy.
+
+validate every value (nothing reaches the host on bad input) -> read the host's config once (nginx_info) ->
+decide the map and the files for its layout, render them with Jinja2 and prove them with crossplane ->
+apply them on the host in one transaction (nginx_files: checkpoint, atomic writes, nginx -t, confirmed reload,
+rollback). Two module executions per host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _wsspec
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _action, _layout, _wsplan, _wsrender, _wsvalidate
+
+_APPLY_KEYS = ("changed", "files", "checkpoint", "diff", "tested", "reloaded", "rolled_back", "errors", "recovered",
+               "rollback", "msg", "failed", "warnings")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        try:
+            _validation, args = self.validate_argument_spec(argument_spec=_wsspec.ARGUMENT_SPEC)
+        except AnsibleActionFail as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        try:
+            site = self._site(args)
+            host, config = _action.read_config(self, task_vars, {"binary": args["binary"], "conf_path": args["conf_path"]})
+            info = _layout.describe(config)
+            info["conf_path"] = host["conf_path"]
+            plan = _wsplan.plan(site, args["name"], args["state"], config, info)
+        except _wsvalidate.InvalidOption as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        except _action.HostFailure as failure:
+            result.update(failure.result)
+            return result
+        except (_wsplan.PlanError, _wsrender.RenderError) as exc:
+            result.update(failed=True, msg="Nothing was changed: %s" % exc)
+            return result
+
+        applied = self._execute_module(
+            module_name="wsproxy.nginx.nginx_files",
+            module_args={
+                "files": plan["files"],
+                "managed_marker": _wsrender.MANAGED_MARKER,
+                "keep": args["checkpoint_keep"],
+                "reload": args["reload"],
+                "reload_timeout": args["reload_timeout"],
+                "binary": args["binary"],
+                "conf_path": host["conf_path"],
+                "state_dir": args["state_dir"],
+                "lock_timeout": args["lock_timeout"],
+            },
+            task_vars=task_vars,
+        )
+        result.update((key, applied[key]) for key in _APPLY_KEYS if key in applied)
+        result.update(layout=plan["layout"], map=plan["map"])
+        result["warnings"] = plan["warnings"] + list(applied.get("warnings", []))
+        return result
+
+    @staticmethod
+    def _site(args):
+        if args["state"] == "absent":
+            _wsvalidate.site_name(args["name"])
+            return None
+        return _wsvalidate.site(args)

@@ -1,0 +1,227 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: nginx_files
+short_description: Write, link and remove nginx configuration files in one checked transaction
+version_added: 0.1.0
+description:
+  - Applies a set of operations on files of the nginx configuration as one transaction - checkpoint, atomic
+    writes, C(nginx -t), confirmed reload, and a byte-identical rollback on any failure (see
+    M(wsproxy.nginx.nginx_checkpoint) and M(wsproxy.nginx.nginx_apply)).
+  - When nothing would change, it takes no checkpoint and does not reload (C(changed=false)).
+  - Never replaces what it does not own - a file without O(managed_marker), a plain file or a foreign link where a
+    link belongs, or a file that changed since it was read (O(files[].expect_sha256)) is refused, and nothing
+    is changed.
+  - M(wsproxy.nginx.websocket_proxy) renders its files on the controller and applies them with this module.
+author:
+  - wsproxy.nginx contributors (@wsproxy)
+extends_documentation_fragment:
+  - wsproxy.nginx.nginx
+  - wsproxy.nginx.transaction
+  - wsproxy.nginx.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - Every file created, updated, linked or removed, with its content before and after.
+options:
+  files:
+    description: The operations, applied in order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path:
+        description: Absolute path of the file or link.
+        type: path
+        required: true
+      state:
+        description: V(file) writes O(files[].content), V(link) makes a symlink to O(files[].target), V(absent) removes.
+        type: str
+        choices: [file, link, absent]
+        default: file
+      content:
+        description: Content of the file (O(files[].state=file)).
+        type: str
+      target:
+        description:
+          - Target of the link (O(files[].state=link)); with O(files[].state=absent), a link is only removed when
+            it points there.
+        type: str
+      mode:
+        description:
+          - Mode of the file, as an octal string. By default a replaced file keeps its mode and a new one gets
+            V(0644). A replaced file always keeps its owner and group.
+        type: str
+      expect_sha256:
+        description:
+          - The sha256 of the content this change was computed from; the file is refused if it changed since.
+            Replaces the O(managed_marker) check for this file (for a block edited inside a file the user owns).
+        type: str
+  managed_marker:
+    description:
+      - A text an existing file must contain before it is replaced or removed.
+    type: str
+  keep:
+    description: How many checkpoints to keep.
+    type: int
+    default: 10
+  reload:
+    description: Reload nginx (confirmed) after a successful test.
+    type: bool
+    default: true
+  reload_timeout:
+    description: Seconds to wait for the reload to be confirmed.
+    type: int
+    default: 10
+seealso:
+  - module: wsproxy.nginx.websocket_proxy
+  - module: wsproxy.nginx.nginx_apply
+"""
+
+EXAMPLES = r"""
+- name: Add a snippet and enable a site in one transaction
+  wsproxy.nginx.nginx_files:
+    managed_marker: "managed by ops"
+    files:
+      - path: /etc/nginx/conf.d/gzip.conf
+        content: |
+          # managed by ops
+          gzip on;
+      - path: /etc/nginx/sites-enabled/app
+        state: link
+        target: /etc/nginx/sites-available/app
+"""
+
+RETURN = r"""
+files:
+  description: What happened to each path that changed.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: /etc/nginx/conf.d/gzip.conf, action: created}]
+  contains:
+    path:
+      description: The path.
+      type: str
+    action:
+      description: One of C(created), C(updated), C(linked), C(removed).
+      type: str
+checkpoint:
+  description: Id of the checkpoint taken before the change, or null when nothing changed.
+  returned: always
+  type: str
+tested:
+  description: Whether C(nginx -t) ran.
+  returned: always
+  type: bool
+reloaded:
+  description: Whether nginx was reloaded and the reload confirmed.
+  returned: always
+  type: bool
+rolled_back:
+  description: Whether the checkpoint was restored after a failure.
+  returned: always
+  type: bool
+errors:
+  description: nginx's own messages about a failure (C(file), C(line), C(message)).
+  returned: always
+  type: list
+  elements: dict
+recovered:
+  description: Set when the journal of a killed run was found and its checkpoint restored first.
+  returned: when an earlier run was recovered
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _changeset, _checkpoint, _control, _fs, _txn
+
+ARGUMENT_SPEC = dict(
+    files=dict(type="list", elements="dict", required=True, options=dict(
+        path=dict(type="path", required=True),
+        state=dict(type="str", default="file", choices=["file", "link", "absent"]),
+        content=dict(type="str"),
+        target=dict(type="str"),
+        mode=dict(type="str"),
+        expect_sha256=dict(type="str"),
+    ), required_if=[("state", "file", ["content"]), ("state", "link", ["target"])]),
+    managed_marker=dict(type="str"),
+    keep=dict(type="int", default=10),
+    reload=dict(type="bool", default=True),
+    reload_timeout=dict(type="int", default=10),
+)
+
+
+def run(module, host, result):
+    """Plan, then (outside check mode) checkpoint, write, test, reload, confirm, commit."""
+    steps = _changeset.plan(module.params["files"], module.params["managed_marker"])
+    result["files"] = [{"path": item["path"], "action": action} for item, action, _b, _a in steps]
+    if not steps:
+        return result
+    result["changed"] = True
+    if module._diff:
+        result["diff"] = _changeset.diff(steps)
+    if module.check_mode:
+        return result
+    manifest, _pruned = host.begin(module.params["keep"])
+    result["checkpoint"] = manifest["id"]
+    try:
+        _changeset.apply(steps)
+    except (IOError, OSError) as exc:
+        report = host.restore(manifest, module.params["reload_timeout"], reload=False)
+        host.journal.end()
+        result.update(rolled_back=True, rollback=report)
+        module.fail_json(msg="Cannot write the change: %s; checkpoint %s restored" % (exc, manifest["id"]), **result)
+    host.activate(result, manifest, module.params["reload"], module.params["reload_timeout"], start=False)
+    host.commit(manifest)
+    return result
+
+
+def validate(module):
+    for item in module.params["files"]:
+        if not item["path"].startswith("/"):
+            module.fail_json(msg="files[].path=%r: must be an absolute path" % item["path"])
+        try:
+            int(item["mode"] or "0", 8)
+        except ValueError:
+            module.fail_json(msg="files[].mode=%r: not an octal mode" % item["mode"])
+
+
+def main():
+    argument_spec = dict(ARGUMENT_SPEC)
+    argument_spec.update(_control.NGINX_OPTIONS)
+    argument_spec.update(_txn.STATE_OPTIONS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    validate(module)
+    result = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,
+              "started": False, "rolled_back": False, "method": None, "errors": []}
+    host = _txn.Host(module, _control.Nginx(module, module.params["binary"], module.params["conf_path"]))
+    try:
+        with host.lock():
+            if not module.check_mode:
+                recovered = host.recover(module.params["reload_timeout"])
+                if recovered:
+                    result["recovered"] = recovered
+            result = run(module, host, result)
+    except _changeset.Refused as exc:
+        module.fail_json(msg="Refused: %s" % exc, **result)
+    except (_checkpoint.CheckpointError, _fs.UnsafeDirectory, _txn.LockTimeout) as exc:
+        module.fail_json(msg=str(exc), **result)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg=_txn.io_failure(exc, host.journal), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: websocket_proxy
+short_description: Proxy WebSocket traffic through nginx for one site, in one safe transaction
+version_added: 0.1.0
+description:
+  - Places the WebSocket upgrade C(map) and a site (an C(upstream) block and its server blocks) where the host's
+    nginx layout loads them, then tests, reloads and confirms in one transaction, and restores the previous tree
+    byte for byte on any failure.
+  - The layout comes from the include directives nginx really loads (see M(wsproxy.nginx.nginx_info)). In a
+    C(sites-enabled) layout the site goes to C(sites-available/NAME) with a link in C(sites-enabled/) (a plain
+    file or a foreign link at the link path is refused). In a C(conf.d) layout it is C(NAME.conf) there. In an
+    C(nginx.conf) layout one marker-delimited block goes inside C(http {}) of the main file (the map and an
+    include of C(wsproxy.d/*.conf) next to it); the rest of the file is untouched byte for byte.
+  - An existing map equivalent to C(map $http_upgrade $connection_upgrade { default upgrade; '' close; }) is
+    reused wherever it is loaded. If a different map owns C($connection_upgrade), it is never edited - the site
+    uses C($wsproxy_connection_upgrade) from the collection's own map, with a warning. There are never two maps
+    for one variable.
+  - Every location carries C(proxy_http_version 1.1) and its own C(Upgrade) and C(Connection) headers (and the
+    forwarded headers), so no location-level C(proxy_set_header) can silently drop them.
+  - Every value is checked against an allowlist on the controller, and the files are rendered with Jinja2 and
+    parsed back with crossplane and compared with the intended directives before anything is sent to the host.
+    Bad input fails naming the option and the value, and nothing changes.
+  - A second run changes nothing, takes no checkpoint and does not reload. O(state=absent) removes exactly what
+    the site placed, and the shared map when nothing else uses its variable.
+author:
+  - wsproxy.nginx contributors (@wsproxy)
+extends_documentation_fragment:
+  - wsproxy.nginx.nginx
+  - wsproxy.nginx.transaction
+  - wsproxy.nginx.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode plans the change and writes nothing.
+  diff_mode:
+    support: full
+    details:
+      - Every file created, updated, linked or removed, with its content before and after.
+options:
+  name:
+    description:
+      - Name of the site, matching C(^[a-z0-9][a-z0-9._-]{0,63}$). Names the site file and the
+        C(NAME_backend) upstream.
+    type: str
+    required: true
+  state:
+    description: Whether the site is present or absent.
+    type: str
+    choices: [present, absent]
+    default: present
+  server_name:
+    description: Server names of the site (host names, C(*.example.com), C(example.*) or C(_)).
+    type: list
+    elements: str
+    default: [_]
+  listen:
+    description: Plain HTTP listen addresses (C(PORT), C(ADDRESS:PORT), C([IPv6]:PORT)).
+    type: list
+    elements: str
+    default: ["80", "[::]:80"]
+  upstream:
+    description:
+      - The backends, rendered as C(upstream NAME_backend {}) (C(host:port), C([v6]:port) or C(unix:/path)).
+    type: list
+    elements: str
+    default: ["127.0.0.1:3000"]
+  locations:
+    description: The proxied locations. Each one is a WebSocket location.
+    type: list
+    elements: dict
+    default: [{path: /}]
+    suboptions:
+      path:
+        description: The location's URI path.
+        type: str
+        required: true
+      match:
+        description: V(prefix) (C(location /p)), V(exact) (C(location = /p)) or V(priority) (C(location ^~ /p)).
+        type: str
+        choices: [prefix, exact, priority]
+        default: prefix
+      socketio:
+        description:
+          - A Socket.IO location as in the guide - C(^~) prefix, C(proxy_buffering off), 600 s timeouts (unless
+            set here).
+        type: bool
+        default: false
+      read_timeout:
+        description: C(proxy_read_timeout) of this location (seconds or an nginx time). Defaults to O(read_timeout).
+        type: raw
+      send_timeout:
+        description: C(proxy_send_timeout) of this location. Defaults to O(send_timeout).
+        type: raw
+      buffering:
+        description: C(proxy_buffering on) or C(off); not set by default (off for Socket.IO).
+        type: bool
+      proxy_uri:
+        description:
+          - Replace the matched location prefix by this URI on the way to the backend (C(proxy_pass
+            http://NAME_backend/URI)), for example to strip C(/ws/). Without it the URI is passed unchanged - no
+            accidental trailing slash.
+        type: str
+  read_timeout:
+    description: Default C(proxy_read_timeout) (seconds or an nginx time such as C(300s), C(5m)).
+    type: raw
+    default: 300s
+  send_timeout:
+    description: Default C(proxy_send_timeout).
+    type: raw
+    default: 300s
+  connect_timeout:
+    description: C(proxy_connect_timeout); not set by default (nginx's 60 s).
+    type: raw
+  forwarded_headers:
+    description: Send C(Host), C(X-Real-IP), C(X-Forwarded-For) and C(X-Forwarded-Proto) to the backend.
+    type: bool
+    default: true
+  tls:
+    description:
+      - Add a C(wss://) server block terminating TLS. The plain HTTP server keeps proxying unless
+        O(tls.redirect_http=true), which makes it redirect to HTTPS instead.
+    type: dict
+    suboptions:
+      certificate:
+        description: C(ssl_certificate) path on the host.
+        type: path
+        required: true
+      certificate_key:
+        description: C(ssl_certificate_key) path on the host.
+        type: path
+        required: true
+      listen:
+        description: TLS listen addresses.
+        type: list
+        elements: str
+        default: ["443", "[::]:443"]
+      redirect_http:
+        description: Make the plain HTTP server answer C(301) to the HTTPS site.
+        type: bool
+        default: false
+      protocols:
+        description: C(ssl_protocols).
+        type: list
+        elements: str
+        choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
+        default: [TLSv1.2, TLSv1.3]
+  allowed_origins:
+    description:
+      - An exact allowlist of C(Origin) values (C(scheme://host[:port])). A WebSocket handshake from any other
+        origin gets C(403), which protects against cross-site WebSocket hijacking. Requests without an C(Origin)
+        (non-browser clients) pass.
+    type: list
+    elements: str
+  reload:
+    description: Reload nginx (confirmed) after a successful test.
+    type: bool
+    default: true
+  reload_timeout:
+    description: Seconds to wait for the reload to be confirmed.
+    type: int
+    default: 10
+  checkpoint_keep:
+    description: How many checkpoints to keep on the host.
+    type: int
+    default: 10
+seealso:
+  - module: wsproxy.nginx.nginx_info
+  - module: wsproxy.nginx.nginx_files
+  - name: nginx WebSocket proxying
+    description: The upstream documentation of the pattern.
+    link: https://nginx.org/en/docs/http/websocket.html
+"""
+
+EXAMPLES = r"""
+- name: Proxy a whole site, WebSocket included
+  wsproxy.nginx.websocket_proxy:
+    name: chat
+    server_name: [chat.example.com]
+    upstream: [127.0.0.1:3000]
+
+- name: Socket.IO and a /ws/ path stripped before the backend, over wss with a redirect
+  wsproxy.nginx.websocket_proxy:
+    name: app
+    server_name: [app.example.com]
+    upstream: [10.0.0.5:8080, 10.0.0.6:8080]
+    locations:
+      - path: /socket.io/
+        socketio: true
+      - path: /ws/
+        match: priority
+        proxy_uri: /
+    tls:
+      certificate: /etc/letsencrypt/live/app.example.com/fullchain.pem
+      certificate_key: /etc/letsencrypt/live/app.example.com/privkey.pem
+      redirect_http: true
+    allowed_origins: [https://app.example.com]
+
+- name: Remove the site (and the map when nothing else uses it)
+  wsproxy.nginx.websocket_proxy:
+    name: chat
+    state: absent
+"""
+
+RETURN = r"""
+layout:
+  description: The host's layout (C(sites-enabled), C(conf.d) or C(nginx.conf)).
+  returned: success
+  type: str
+files:
+  description: What happened to each path that changed (C(created), C(updated), C(linked), C(removed)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: /etc/nginx/sites-available/chat, action: created}, {path: /etc/nginx/sites-enabled/chat, action: linked}]
+map:
+  description: The upgrade map the site uses.
+  returned: success
+  type: dict
+  sample: {path: /etc/nginx/conf.d/wsproxy-websocket-map.conf, variable: $connection_upgrade, reused: false}
+  contains:
+    path:
+      description: The collection's map file (or nginx.conf for the C(nginx.conf) layout).
+      type: str
+    variable:
+      description: C($connection_upgrade), or C($wsproxy_connection_upgrade) when a different map owns the first.
+      type: str
+    reused:
+      description: Whether an equivalent map that the collection does not own provides the variable.
+      type: bool
+checkpoint:
+  description: Id of the checkpoint taken before the change, or null when nothing changed.
+  returned: always
+  type: str
+tested:
+  description: Whether C(nginx -t) ran.
+  returned: always
+  type: bool
+reloaded:
+  description: Whether nginx was reloaded and the reload confirmed.
+  returned: always
+  type: bool
+rolled_back:
+  description: Whether the checkpoint was restored after a failure.
+  returned: always
+  type: bool
+errors:
+  description: nginx's own messages about a failure (C(file), C(line), C(message)).
+  returned: always
+  type: list
+  elements: dict
+diff:
+  description: In diff mode, the content of every file before and after.
+  returned: when diff mode is on and something changes
+  type: list
+  elements: dict
+recovered:
+  description: Set when the journal of a killed run was found and its checkpoint restored first.
+  returned: when an earlier run was recovered
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _wsspec
+
+
+def main():
+    # The work happens in the action plugin (rendering and proving on the controller) and in nginx_files on the
+    # host; this entry point only exists for the documentation and fails if it is ever run on its own.
+    module = AnsibleModule(argument_spec=_wsspec.ARGUMENT_SPEC, supports_check_mode=True)
+    module.fail_json(msg="wsproxy.nginx.websocket_proxy runs through its action plugin; call it from a playbook task")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Controller side, shared by the action plugins: read a host's effective nginx configuration once."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _nginx_config
+
+# Must match DUMP_KEY in plugins/modules/nginx_info.py: the raw `nginx -T` text, removed from every result.
+DUMP_KEY = "wsproxy_nginx_dump"
+
+
+class HostFailure(Exception):
+    """Carries the failed result to return as is."""
+
+    def __init__(self, result):
+        super(HostFailure, self).__init__(result.get("msg"))
+        self.result = result
+
+
+def require_crossplane():
+    if not _nginx_config.HAS_CROSSPLANE:
+        raise HostFailure({"failed": True, "msg": missing_required_lib("crossplane"),
+                           "exception": str(_nginx_config.CROSSPLANE_IMPORT_ERROR)})
+
+
+def read_config(action, task_vars, args):
+    """(host facts {version, binary, conf_path}, NginxConfig): one `nginx -V` + `nginx -T` on the host.
+    `args` are nginx_info's options (binary, conf_path); the module checks them."""
+    require_crossplane()
+    host = action._execute_module(module_name="wsproxy.nginx.nginx_info", module_args=args, task_vars=task_vars)
+    dump = host.pop(DUMP_KEY, None)
+    if host.get("failed"):
+        raise HostFailure(host)
+    try:
+        config = _nginx_config.NginxConfig.from_dump(host["conf_path"], dump or "")
+    except _nginx_config.ConfigError as exc:
+        raise HostFailure({"failed": True, "msg": "Cannot read the nginx configuration: %s" % exc})
+    return host, config
