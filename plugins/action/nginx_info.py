@@ -26,6 +26,10 @@ class ActionModule(ActionBase):
             result.update(failure.result)
             return result
         result.update(host)
-        result.update(_layout.describe(config))
+        try:
+            result.update(_layout.describe(config))
+        except _layout.DamagedBlock as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
         result["changed"] = False
         return result

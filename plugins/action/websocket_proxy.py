@@ -48,7 +48,7 @@ class ActionModule(ActionBase):
         except _action.HostFailure as failure:
             result.update(failure.result)
             return result
-        except (_wsplan.PlanError, _wsrender.RenderError) as exc:
+        except (_wsplan.PlanError, _wsrender.RenderError, _layout.DamagedBlock) as exc:
             result.update(failed=True, msg="Nothing was changed: %s" % exc)
             return result
 

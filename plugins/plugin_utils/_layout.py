@@ -36,9 +36,39 @@ def _is_conf_d_kind(pattern):
     return _directory_glob(pattern) is not None and fnmatch.fnmatchcase("site.conf", os.path.basename(pattern))
 
 
-def detect_layout(includes):
-    """(layout, placement) from the http-level include directives nginx loads."""
-    http_includes = [include for include in includes if include["context"] == "http"]
+# The block websocket_proxy keeps inside http {} of nginx.conf in the nginx.conf layout.
+BLOCK_BEGIN = "# BEGIN wsproxy.nginx managed block: do not edit"
+BLOCK_END = "# END wsproxy.nginx managed block"
+
+
+class DamagedBlock(Exception):
+    pass
+
+
+def block_span(text):
+    """(first, last) 0-based line indexes of the collection's marker block in a file's text, or None."""
+    lines = text.splitlines()
+    begin = [i for i, line in enumerate(lines) if line.strip() == BLOCK_BEGIN]
+    end = [i for i, line in enumerate(lines) if line.strip() == BLOCK_END]
+    if not begin and not end:
+        return None
+    if len(begin) != 1 or len(end) != 1 or end[0] < begin[0]:
+        raise DamagedBlock("the wsproxy.nginx marker block in nginx.conf is damaged; restore a checkpoint or fix it by hand")
+    return begin[0], end[0]
+
+
+def in_block(span, line):
+    """Whether 1-based `line` lies inside the marker block `span`."""
+    return span is not None and span[0] < line - 1 < span[1]
+
+
+def detect_layout(includes, conf_path=None, span=None):
+    """(layout, placement) from the http-level include directives nginx loads. The include in the collection's
+    own nginx.conf block does not count: with it, the layout is still nginx.conf."""
+    http_includes = [
+        include for include in includes
+        if include["context"] == "http" and not (include["file"] == conf_path and in_block(span, include["line"]))
+    ]
     sites_enabled = None
     conf_d = None
     for include in http_includes:
@@ -130,7 +160,8 @@ def http_block(config):
 
 def describe(config):
     """The layout part of the nginx_info result."""
-    layout, placement = detect_layout(config.includes)
+    span = block_span(config.files.get(config.conf_path, ""))
+    layout, placement = detect_layout(config.includes, config.conf_path, span)
     maps = upgrade_maps(config)
     return {
         "layout": layout,

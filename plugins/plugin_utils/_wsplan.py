@@ -52,21 +52,10 @@ class Paths(object):
             self.map = self.conf_path  # inside the marker block
 
 
-def _block_span(lines):
-    """(first, last) line indexes of the marker block in nginx.conf, or None."""
-    begin = [i for i, line in enumerate(lines) if line.strip() == _wsrender.BLOCK_BEGIN]
-    end = [i for i, line in enumerate(lines) if line.strip() == _wsrender.BLOCK_END]
-    if not begin and not end:
-        return None
-    if len(begin) != 1 or len(end) != 1 or end[0] < begin[0]:
-        raise PlanError("the wsproxy.nginx marker block in nginx.conf is damaged; restore a checkpoint or fix it by hand")
-    return begin[0], end[0]
-
-
 def _ours(paths, item, block):
     """Whether a map (from nginx_info) is the collection's own."""
     if paths.layout == _layout.LAYOUT_NGINX_CONF:
-        return item["file"] == paths.conf_path and block is not None and block[0] < item["line"] - 1 < block[1]
+        return item["file"] == paths.conf_path and _layout.in_block(block, item["line"])
     return item["file"] in (paths.map, paths.map_link)
 
 
@@ -108,7 +97,7 @@ def _nginx_conf_with_block(config, info, variable, include, drop):
     removed. Everything else stays byte for byte."""
     original = config.files[info["conf_path"]]
     lines = original.splitlines(True)
-    span = _block_span(lines)
+    span = _layout.block_span(original)
     if span is None and drop:
         return original, original
     if span is not None:
@@ -137,7 +126,7 @@ def plan(site, name, state, config, info):
     warnings = []
     block = None
     if paths.layout == _layout.LAYOUT_NGINX_CONF:
-        block = _block_span(config.files[info["conf_path"]].splitlines(True))
+        block = _layout.block_span(config.files[info["conf_path"]])
     variable, reused = choose_variable(info, paths, block, warnings)
     files = []
     if state == "present":
@@ -176,6 +165,8 @@ def _map_files(paths, config, info, variable, drop_block=False):
         original, updated = _nginx_conf_with_block(config, info, variable, include, drop_block)
         return [_file(paths.conf_path, updated, expect=original)] if updated != original else []
     if variable is None:
+        if not {paths.map, paths.map_link} & set(config.files):
+            return []  # no map of ours is loaded: nothing to remove
         removals = [{"path": paths.map, "state": "absent"}]
         if paths.map_link:
             removals.insert(0, {"path": paths.map_link, "state": "absent", "target": paths.map})

@@ -15,11 +15,9 @@ __metaclass__ = type
 
 from jinja2 import Environment, StrictUndefined
 
-from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _nginx_config
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _layout, _nginx_config
 
 MANAGED_MARKER = "Managed by wsproxy.nginx"
-BLOCK_BEGIN = "# BEGIN wsproxy.nginx managed block: do not edit"
-BLOCK_END = "# END wsproxy.nginx managed block"
 
 _SITE_TEMPLATE = """\
 # {{ marker }} (websocket_proxy {{ site.name }}); local changes are overwritten.
@@ -193,7 +191,7 @@ def render_map(variable, standalone=True):
 def render_block(indent, map_variable, include):
     """The marker-delimited block inside http {} of nginx.conf (layout nginx.conf)."""
     map_text = render_map(map_variable, standalone=False) if map_variable else ""
-    return _ENV.from_string(_BLOCK_TEMPLATE).render(indent=indent, begin=BLOCK_BEGIN, end=BLOCK_END,
+    return _ENV.from_string(_BLOCK_TEMPLATE).render(indent=indent, begin=_layout.BLOCK_BEGIN, end=_layout.BLOCK_END,
                                                     map_text=map_text, include=include)
 
 
