@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""websocket_proxy and websocket_probe end to end: a real nginx on loopback, a real WebSocket backend, the
+modules run by ansible. A 101 with a correct accept key and the echo back through nginx is the proof."""
+
+import os
+
+import pytest
+
+from conftest import free_port
+from wsbackend import EchoBackend
+
+PROXY = "wsproxy.nginx.websocket_proxy"
+PROBE = "wsproxy.nginx.websocket_probe"
+
+
+@pytest.fixture
+def backend():
+    server = EchoBackend()
+    yield server
+    server.stop()
+
+
+def site_args(server, backend, port, **extra):
+    args = server.args(name="chat", server_name=["chat.test"], listen=["127.0.0.1:%d" % port],
+                       upstream=["127.0.0.1:%d" % backend.port],
+                       locations=[{"path": "/"}, {"path": "/ws/", "match": "priority", "proxy_uri": "/"}])
+    args.update(extra)
+    return args
+
+
+def probe(run_module, port, path="/socket", **extra):
+    args = {"url": "ws://127.0.0.1:%d%s" % (port, path), "host": "chat.test", "message": "hello through nginx"}
+    args.update(extra)
+    return run_module(PROBE, args)
+
+
+def test_site_placed_proxies_a_real_handshake_and_is_idempotent(running_nginx, run_module, backend):
+    server = running_nginx
+    port = free_port()
+    first = run_module(PROXY, site_args(server, backend, port), diff=True)
+    assert first.get("failed") is not True, first
+    assert first["changed"] is True and first["reloaded"] is True and first["layout"] == "conf.d"
+    assert [f["action"] for f in first["files"]] == ["created", "created"]
+    assert "upstream chat_backend" in first["diff"][0]["after"]
+
+    result = probe(run_module, port)
+    assert result.get("failed") is not True, result
+    assert (result["status"], result["accept_valid"], result["echo"]) == (101, True, "hello through nginx")
+    request_line, headers = backend.requests[-1]
+    assert request_line == "GET /socket HTTP/1.1"
+    assert headers["x-forwarded-proto"] == "http" and headers["x-real-ip"] == "127.0.0.1"
+    stripped = probe(run_module, port, path="/ws/feed")
+    assert stripped["status"] == 101 and backend.requests[-1][0] == "GET /feed HTTP/1.1"  # /ws/ replaced by /
+
+    workers = server.workers()
+    second = run_module(PROXY, site_args(server, backend, port))
+    assert (second["changed"], second["checkpoint"], second["reloaded"]) == (False, None, False)
+    assert server.workers() == workers  # no reload
+
+
+def test_check_mode_plans_and_writes_nothing(running_nginx, run_module, backend):
+    server = running_nginx
+    before = server.fingerprint()
+    result = run_module(PROXY, site_args(server, backend, free_port()), check=True, diff=True)
+    assert result["changed"] is True and [f["action"] for f in result["files"]] == ["created", "created"]
+    assert server.fingerprint() == before
+    assert not os.path.exists(server.state_dir)
+
+
+def test_bad_input_changes_nothing_and_names_the_option(running_nginx, run_module, backend):
+    server = running_nginx
+    before = server.fingerprint()
+    result = run_module(PROXY, site_args(server, backend, free_port(), server_name=["chat.test;evil"]))
+    assert result["failed"] is True and result["msg"].startswith("server_name='chat.test;evil'")
+    result = run_module(PROXY, site_args(server, backend, free_port(), bogus=1))
+    assert result["failed"] is True and "bogus" in result["msg"]
+    assert server.fingerprint() == before
+
+
+def test_absent_restores_the_tree_byte_for_byte(running_nginx, run_module, backend):
+    server = running_nginx
+    before = server.fingerprint()
+    port = free_port()
+    assert run_module(PROXY, site_args(server, backend, port))["changed"] is True
+    gone = run_module(PROXY, site_args(server, backend, port, state="absent"))
+    assert gone["changed"] is True and gone["reloaded"] is True
+    assert server.fingerprint() == before
+    again = run_module(PROXY, site_args(server, backend, port, state="absent"))
+    assert again["changed"] is False
+
+
+def test_a_foreign_site_file_is_refused_not_replaced(running_nginx, run_module, backend):
+    server = running_nginx
+    server.tree.write("etc/nginx/conf.d/chat.conf", "# the operator's own chat site\n")
+    before = server.fingerprint()
+    result = run_module(PROXY, site_args(server, backend, free_port()))
+    assert result["failed"] is True and "was not written by wsproxy.nginx" in result["msg"]
+    assert server.fingerprint() == before
+
+
+def test_a_failing_reload_rolls_the_site_back(running_nginx, run_module, backend):
+    server = running_nginx
+    before = server.fingerprint()
+    result = run_module(PROXY, site_args(server, backend, backend.port, reload_timeout=5))  # the backend's port is taken
+    assert result["failed"] is True and result["rolled_back"] is True
+    assert any("Address already in use" in e["message"] for e in result["errors"])
+    assert server.fingerprint() == before
+    assert server.get() == "old\n"
+
+
+def test_allowed_origins_refuse_a_foreign_origin(running_nginx, run_module, backend):
+    server = running_nginx
+    port = free_port()
+    assert run_module(PROXY, site_args(server, backend, port, allowed_origins=["https://chat.test"]))["changed"]
+    assert probe(run_module, port, origin="https://chat.test")["status"] == 101
+    refused = probe(run_module, port, origin="https://evil.test", expect_status=403)
+    assert refused.get("failed") is not True and refused["status"] == 403
+    assert probe(run_module, port)["status"] == 101  # no Origin: not a browser
+
+
+def test_probe_diagnoses_a_stopped_backend(running_nginx, run_module, backend):
+    server = running_nginx
+    port = free_port()
+    assert run_module(PROXY, site_args(server, backend, port))["changed"]
+    backend.stop()
+    result = probe(run_module, port, backend_url="ws://127.0.0.1:%d/socket" % backend.port)
+    assert result["failed"] is True and result["status"] == 502
+    assert result["diagnosis"]["code"] == "backend_down"
+    assert "ss -tuln" in result["diagnosis"]["next_check"]
+
+
+def test_probe_diagnoses_a_proxy_that_does_not_upgrade(running_nginx, run_module, backend):
+    server = running_nginx
+    port = free_port()
+    server.tree.write("etc/nginx/conf.d/plain.conf",
+                      "server {\n    listen 127.0.0.1:%d;\n    location / {\n        proxy_pass http://127.0.0.1:%d;\n    }\n}\n"
+                      % (port, backend.port))
+    assert run_module("wsproxy.nginx.nginx_apply", server.args())["reloaded"] is True
+    result = probe(run_module, port, backend_url="ws://127.0.0.1:%d/socket" % backend.port)
+    assert result["failed"] is True and result["backend"]["status"] == 101
+    assert result["diagnosis"]["code"] == "proxy_no_upgrade"
+
+
+def test_probe_bad_url_names_the_option(run_module):
+    result = run_module(PROBE, {"url": "ftp://x/"})
+    assert result["failed"] is True and result["msg"].startswith("url='ftp://x/'")
