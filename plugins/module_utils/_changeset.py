@@ -47,6 +47,7 @@ def _check_owned(item, current, data, marker):
 def plan(items, marker=None):
     """[(item, action, before_text, after_text)] for the operations that change something."""
     steps = []
+    removed = set()  # paths an earlier operation of this plan removes
     for item in items:
         path, state = item["path"], item["state"]
         current = _fs.state_of(path)
@@ -78,10 +79,12 @@ def plan(items, marker=None):
                 data = _read(path)
                 _check_owned(item, current, data, marker)
                 steps.append((item, "removed", _text(data), ""))
-            elif current["type"] == "dir" and not os.listdir(path):
+            elif current["type"] == "dir" and all(os.path.join(path, name) in removed for name in os.listdir(path)):
                 steps.append((item, "removed", "(empty directory)\n", ""))
             else:
                 raise Refused("%s is a %s; refusing to remove it" % (path, current["type"]))
+            if steps and steps[-1][0] is item:
+                removed.add(path)
     return steps
 
 
