@@ -20,8 +20,7 @@ import stat
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _fs
 
 
-class Refused(Exception):
-    pass
+Refused = _fs.Refused
 
 
 def _read(path):

@@ -23,6 +23,10 @@ TMP_PREFIX = ".wsproxy-"
 TMP_SUFFIX = ".tmp"
 
 
+class Refused(Exception):
+    """A path holds something the collection did not put there and will not replace or remove."""
+
+
 class UnsafeDirectory(Exception):
     """A private state directory is a symlink, foreign-owned or not a directory."""
 

@@ -20,7 +20,7 @@ import json
 import os
 import time
 
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _fs, _hooks, _nginx
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _hooks, _nginx
 
 STATE_OPTIONS = dict(
     state_dir=dict(type="path", default="/var/lib/wsproxy"),
@@ -231,3 +231,24 @@ class Host(object):
             if not ok:
                 self._rollback_and_fail(result, manifest, "the reload did not take", errors, reload_timeout, reload_after=True)
             result.update(reloaded=True, changed=True)
+
+
+def run_locked(module, result, work, recover=True, keep_open=None):
+    """The frame of every changing module: lock the host, recover a killed run's transaction, do `work(host,
+    result)`, and turn refusals and I/O errors into a clear failure. Exits the module."""
+    host = Host(module, _control.Nginx(module, module.params["binary"], module.params["conf_path"]))
+    try:
+        with host.lock():
+            if recover and not module.check_mode:
+                recovered = host.recover(module.params["reload_timeout"], keep_open=keep_open)
+                if recovered:
+                    result["recovered"] = recovered
+                    result["changed"] = result["changed"] or bool(recovered.get("paths"))
+            result = work(host, result)
+    except _fs.Refused as exc:
+        module.fail_json(msg="Refused: %s" % exc, **result)
+    except (_checkpoint.CheckpointError, _fs.UnsafeDirectory, LockTimeout) as exc:
+        module.fail_json(msg=str(exc), **result)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg=io_failure(exc, host.journal), **result)
+    module.exit_json(**result)

@@ -140,7 +140,7 @@ recovered:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _txn
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _txn
 
 
 def _apply(module, host, result):
@@ -176,21 +176,9 @@ def main():
         module.fail_json(msg="reload_timeout=%r: must be at least 1 second" % module.params["reload_timeout"])
     result = {"changed": False, "tested": False, "reloaded": False, "started": False, "rolled_back": False,
               "method": None, "checkpoint": None, "errors": []}
-    host = _txn.Host(module, _control.Nginx(module, module.params["binary"], module.params["conf_path"]))
-    try:
-        with host.lock():
-            # Without a checkpoint named, this run continues the open transaction: nothing to recover.
-            if module.params["checkpoint"] and not module.check_mode:
-                recovered = host.recover(module.params["reload_timeout"], keep_open=module.params["checkpoint"])
-                if recovered:
-                    result["recovered"] = recovered
-            result = _apply(module, host, result)
-    except (_checkpoint.CheckpointError, _fs.UnsafeDirectory, _txn.LockTimeout) as exc:
-        module.fail_json(msg=str(exc), **result)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg=_txn.io_failure(exc, host.journal), **result)
-    module.exit_json(**result)
-
+    # Without a checkpoint named, this run continues the open transaction: nothing to recover.
+    _txn.run_locked(module, result, lambda host, res: _apply(module, host, res),
+                    recover=bool(module.params["checkpoint"]), keep_open=module.params["checkpoint"])
 
 if __name__ == "__main__":
     main()

@@ -179,7 +179,7 @@ recovered:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _nginx, _txn
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _nginx, _txn
 
 
 def _summary(store, manifest):
@@ -284,21 +284,8 @@ def main():
     if module.params["keep"] < 1:
         module.fail_json(msg="keep=%r: keep at least 1 checkpoint" % module.params["keep"])
     result = {"changed": False}
-    host = _txn.Host(module, _control.Nginx(module, module.params["binary"], module.params["conf_path"]))
     handlers = {"present": _present, "restored": _restored, "absent": _absent}
-    try:
-        with host.lock():
-            recovered = None if module.check_mode else host.recover(module.params["reload_timeout"])
-            if recovered:
-                result["recovered"] = recovered
-                result["changed"] = bool(recovered.get("paths"))
-            result = handlers[module.params["state"]](module, host, result)
-    except (_checkpoint.CheckpointError, _fs.UnsafeDirectory, _txn.LockTimeout) as exc:
-        module.fail_json(msg=str(exc), **result)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg=_txn.io_failure(exc, host.journal), **result)
-    module.exit_json(**result)
-
+    _txn.run_locked(module, result, lambda host, res: handlers[module.params["state"]](module, host, res))
 
 if __name__ == "__main__":
     main()

@@ -145,7 +145,7 @@ recovered:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _changeset, _checkpoint, _control, _fs, _txn
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _changeset, _control, _txn
 
 ARGUMENT_SPEC = dict(
     files=dict(type="list", elements="dict", required=True, options=dict(
@@ -206,22 +206,7 @@ def main():
     validate(module)
     result = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,
               "started": False, "rolled_back": False, "method": None, "errors": []}
-    host = _txn.Host(module, _control.Nginx(module, module.params["binary"], module.params["conf_path"]))
-    try:
-        with host.lock():
-            if not module.check_mode:
-                recovered = host.recover(module.params["reload_timeout"])
-                if recovered:
-                    result["recovered"] = recovered
-            result = run(module, host, result)
-    except _changeset.Refused as exc:
-        module.fail_json(msg="Refused: %s" % exc, **result)
-    except (_checkpoint.CheckpointError, _fs.UnsafeDirectory, _txn.LockTimeout) as exc:
-        module.fail_json(msg=str(exc), **result)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg=_txn.io_failure(exc, host.journal), **result)
-    module.exit_json(**result)
-
+    _txn.run_locked(module, result, lambda host, res: run(module, host, res))
 
 if __name__ == "__main__":
     main()

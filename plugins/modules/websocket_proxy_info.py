@@ -1,0 +1,111 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: websocket_proxy_info
+short_description: Lint the live nginx configuration for WebSocket proxy mistakes
+version_added: 0.1.0
+description:
+  - Reads the configuration nginx really loads (C(nginx -T)) and, on the controller, reports every location that
+    proxies (C(proxy_pass)) - its server, listen, path, upstream, file and line, whether it is set up for
+    WebSocket - with findings, each with an id, a severity, a message and a fix.
+  - nginx's inheritance is applied - a location-level C(proxy_set_header) replaces every header inherited from
+    the server and http levels; other proxy directives come from the nearest level that sets them.
+  - "Findings: C(missing_http_version), C(missing_upgrade_header), C(missing_connection_header),
+    C(undefined_upgrade_map), C(map_wrong_context), C(duplicate_map), C(hardcoded_connection_upgrade),
+    C(dropped_inherited_headers), C(default_read_timeout), C(regex_shadows_prefix), C(proxy_pass_rewrites_uri),
+    C(socketio_buffering), C(https_twin_missing_headers), C(xff_from_client)."
+  - A location is checked as a WebSocket location when it passes an C(Upgrade) header, a C(Connection) header
+    mentioning upgrade, or its path looks like one (C(/ws), C(/socket), C(/websocket), C(/socket.io)).
+  - Configuration written by M(wsproxy.nginx.websocket_proxy) lints clean.
+author:
+  - wsproxy.nginx contributors (@wsproxy)
+extends_documentation_fragment:
+  - wsproxy.nginx.nginx
+  - wsproxy.nginx.attributes
+  - wsproxy.nginx.attributes.INFO_MODULE
+seealso:
+  - module: wsproxy.nginx.websocket_probe
+  - module: wsproxy.nginx.websocket_proxy
+"""
+
+EXAMPLES = r"""
+- name: Lint the WebSocket locations
+  wsproxy.nginx.websocket_proxy_info:
+  register: lint
+
+- name: Show what is wrong
+  ansible.builtin.debug:
+    msg: "{{ item.0.file }}:{{ item.0.line }} {{ item.0.path }}: {{ item.1.message }} - {{ item.1.fix }}"
+  loop: "{{ lint.locations | subelements('findings') }}"
+  loop_control:
+    label: "{{ item.1.id }}"
+"""
+
+RETURN = r"""
+locations:
+  description: Every proxying location, plus one entry per misplaced or duplicated upgrade map.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    server_name:
+      description: Server names of the enclosing server block.
+      type: list
+      elements: str
+    listen:
+      description: Listen directives of the enclosing server block.
+      type: list
+      elements: str
+    path:
+      description: The location's arguments (modifier and path).
+      type: str
+    file:
+      description: File of the location.
+      type: str
+    line:
+      description: Line of the location.
+      type: int
+    upstream:
+      description: The C(proxy_pass) target.
+      type: str
+    websocket:
+      description: Whether the location is checked as a WebSocket location.
+      type: bool
+    findings:
+      description: What is wrong, each with C(id), C(severity) (C(error), C(warning), C(info)), C(message) and C(fix).
+      type: list
+      elements: dict
+findings_total:
+  description: Number of findings.
+  returned: success
+  type: int
+version:
+  description: The nginx version (the C(proxy_http_version) finding depends on it).
+  returned: success
+  type: str
+conf_path:
+  description: The main configuration file that was read.
+  returned: success
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _control
+
+
+def main():
+    # The host's part is nginx_info's (nginx -V, nginx -T); the lint runs in the action plugin.
+    module = AnsibleModule(argument_spec=dict(_control.NGINX_OPTIONS), supports_check_mode=True)
+    module.fail_json(msg="wsproxy.nginx.websocket_proxy_info runs through its action plugin; call it from a playbook task")
+
+
+if __name__ == "__main__":
+    main()

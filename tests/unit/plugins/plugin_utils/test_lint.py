@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""websocket_proxy_info's lint: one config per finding that has it, and one that does not, each accepted by the
+real nginx -t and read back through a real nginx -T (the misplaced map, which nginx refuses, is a written dump)."""
+
+import pytest
+
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _lint
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils._nginx_config import NginxConfig
+
+MAP = "map $http_upgrade $connection_upgrade {\n    default upgrade;\n    '' close;\n}\n"
+GOOD = """
+    proxy_http_version 1.1;
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $connection_upgrade;
+    proxy_read_timeout 300s;
+"""
+
+
+def site(location_body=GOOD, path="/socket", server_extra="", extra="", listen="127.0.0.1:8090"):
+    return "%sserver {\n    listen %s;\n    server_name app.test;\n%s    location %s {\n        proxy_pass http://127.0.0.1:3000;%s    }\n}\n%s" % (
+        MAP, listen, server_extra, path, location_body, extra)
+
+
+def lint(layout, text, version="1.22.1"):
+    tree = layout("nginxorg")
+    tree.write("etc/nginx/conf.d/app.conf", text)
+    return _lint.lint(NginxConfig.from_dump(tree.conf_path, tree.dump()), version)
+
+
+def ids(result):
+    return sorted(f["id"] for item in result["locations"] for f in item["findings"])
+
+
+CASES = [
+    ("missing_http_version", site(GOOD.replace("proxy_http_version 1.1;", ""))),
+    ("missing_upgrade_header", site(GOOD.replace("proxy_set_header Upgrade $http_upgrade;", ""))),
+    ("missing_connection_header", site(GOOD.replace("proxy_set_header Connection $connection_upgrade;", ""))),
+    # nginx refuses a variable nothing defines; a `set` in another server makes it known, and empty here.
+    ("undefined_upgrade_map", site(extra="server {\n    listen 127.0.0.1:8091;\n    set $connection_upgrade upgrade;\n}\n")
+     .replace(MAP, "")),
+    ("hardcoded_connection_upgrade", site(GOOD.replace("$connection_upgrade", '"upgrade"'), path="/")),
+    ("dropped_inherited_headers", site("\n    proxy_set_header X-Extra 1;\n    proxy_http_version 1.1;\n    proxy_read_timeout 300s;\n",
+                                       server_extra="    proxy_set_header Upgrade $http_upgrade;\n"
+                                                    "    proxy_set_header Connection $connection_upgrade;\n")),
+    ("default_read_timeout", site(GOOD.replace("proxy_read_timeout 300s;", "proxy_read_timeout 60s;"))),
+    ("regex_shadows_prefix", site(path="/socket", server_extra="    location ~* \\.js$ {\n        return 404;\n    }\n")),
+    ("proxy_pass_rewrites_uri", site(path="/ws").replace("proxy_pass http://127.0.0.1:3000;", "proxy_pass http://127.0.0.1:3000/;")),
+    ("socketio_buffering", site(path="/socket.io/")),
+    ("xff_from_client", site(GOOD.replace("$proxy_add_x_forwarded_for", "$http_x_forwarded_for"))),
+    ("https_twin_missing_headers", None),
+]
+
+
+@pytest.mark.parametrize("finding, text", [case for case in CASES if case[1] is not None])
+def test_each_finding_is_reported_where_it_applies(layout, finding, text):
+    result = lint(layout, text)
+    assert finding in ids(result), ids(result)
+    located = [item for item in result["locations"] if any(f["id"] == finding for f in item["findings"])][0]
+    assert located["file"].endswith("/conf.d/app.conf") and located["line"] > 0
+    for item in located["findings"]:
+        assert item["severity"] in ("error", "warning", "info") and item["message"] and item["fix"]
+
+
+def test_a_correct_websocket_location_has_no_finding(layout):
+    result = lint(layout, site())
+    [location] = [item for item in result["locations"] if item["path"] == "/socket"]
+    assert location["websocket"] is True and location["findings"] == []
+    assert location["upstream"] == "http://127.0.0.1:3000"
+    assert location["server_name"] == ["app.test"] and location["listen"] == ["127.0.0.1:8090"]
+    assert result["findings_total"] == 0
+
+
+def test_negative_cases_do_not_fire(layout):
+    # Server-level headers inherited by a location without its own: nothing dropped.
+    inherited = site("\n    proxy_http_version 1.1;\n    proxy_read_timeout 300s;\n",
+                     server_extra="    proxy_set_header Upgrade $http_upgrade;\n    proxy_set_header Connection $connection_upgrade;\n")
+    assert lint(layout, inherited)["findings_total"] == 0
+    # A ^~ location is not shadowed by a regex; a Socket.IO location with buffering off; a deliberate URI.
+    assert lint(layout, site(path="^~ /socket", server_extra="    location ~* \\.js$ {\n        return 404;\n    }\n"))["findings_total"] == 0
+    assert lint(layout, site(GOOD + "    proxy_buffering off;\n", path="/socket.io/"))["findings_total"] == 0
+    assert lint(layout, site(path="/ws/").replace("3000;", "3000/;"))["findings_total"] == 0
+    # nginx 1.29.7 and later tunnel the upgrade without proxy_http_version 1.1: only informational.
+    late = lint(layout, site(GOOD.replace("proxy_http_version 1.1;", "")), version="1.29.7")
+    assert [(f["id"], f["severity"]) for item in late["locations"] for f in item["findings"]] == [("missing_http_version", "info")]
+    # A plain HTTP location is not checked as a WebSocket one.
+    plain = lint(layout, site("\n    proxy_set_header Host $host;\n", path="/api/"))
+    assert [item["websocket"] for item in plain["locations"] if item["path"] == "/api/"] == [False]
+    assert plain["findings_total"] == 0
+
+
+def test_https_twin_without_the_headers_of_its_http_twin(layout):
+    text = site() + "server {\n    listen 127.0.0.1:8443 ssl;\n    server_name app.test;\n" \
+        "    ssl_certificate %s;\n    ssl_certificate_key %s;\n    location /socket {\n        proxy_pass http://127.0.0.1:3000;\n" \
+        "        proxy_http_version 1.1;\n        proxy_set_header Upgrade $http_upgrade;\n" \
+        "        proxy_set_header Connection $connection_upgrade;\n        proxy_read_timeout 300s;\n    }\n}\n"
+    import subprocess  # a throwaway certificate for nginx -t
+    tree = layout("nginxorg")
+    cert, key = tree.path("cert.pem"), tree.path("key.pem")
+    proc = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=app.test", "-days", "1",
+                           "-keyout", key, "-out", cert], capture_output=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip("openssl is not available")
+    tree.write("etc/nginx/conf.d/app.conf", text.replace("%", "%%").replace("%%s;", "%s;") % (cert, key))
+    result = _lint.lint(NginxConfig.from_dump(tree.conf_path, tree.dump()), "1.22.1")
+    twins = [item for item in result["locations"] if "127.0.0.1:8443 ssl" in item["listen"]]
+    assert [f["id"] for f in twins[0]["findings"]] == ["https_twin_missing_headers"]
+    assert "host, x-forwarded-for" in twins[0]["findings"][0]["message"]
+
+
+def test_duplicate_and_misplaced_maps():
+    dump = (
+        "# configuration file /etc/nginx/nginx.conf:\n"
+        "events {}\nhttp {\n" + MAP + MAP.replace("default upgrade", "default keep-alive") +
+        "    server {\n        listen 80;\n        map $http_upgrade $connection_upgrade { default upgrade; }\n    }\n}\n\n"
+    )
+    result = _lint.lint(NginxConfig.from_dump("/etc/nginx/nginx.conf", dump), "1.22.1")
+    assert ids(result) == ["duplicate_map", "map_wrong_context"]
+
+
+def test_what_websocket_proxy_writes_lints_clean(layout):
+    from test_wsplan import apply, plan_for  # the same fixtures and plans as the planning tests
+    tree = layout("debian")
+    apply(tree, plan_for(tree, locations=[{"path": "/"}, {"path": "/socket.io/", "socketio": True},
+                                          {"path": "/ws/", "match": "priority", "proxy_uri": "/"}],
+                         allowed_origins=["https://chat.example.com"]))
+    result = _lint.lint(NginxConfig.from_dump(tree.conf_path, tree.dump()), "1.22.1")
+    ours = [item for item in result["locations"] if item["file"].endswith("sites-enabled/chat")]
+    assert len(ours) == 3 and all(item["websocket"] for item in ours)
+    assert result["findings_total"] == 0, result
