@@ -17,6 +17,7 @@ LOCATION_OPTIONS = dict(
     send_timeout=dict(type="raw"),
     buffering=dict(type="bool"),
     proxy_uri=dict(type="str"),
+    probe_path=dict(type="str"),
 )
 
 TLS_OPTIONS = dict(
@@ -41,6 +42,7 @@ ARGUMENT_SPEC = dict(
     forwarded_headers=dict(type="bool", default=True),
     tls=dict(type="dict", options=TLS_OPTIONS),
     allowed_origins=dict(type="list", elements="str"),
+    probe_path=dict(type="str"),
     binary=dict(type="str", default="nginx"),
     conf_path=dict(type="path"),
     reload=dict(type="bool", default=True),

@@ -180,5 +180,6 @@ def main():
     _txn.run_locked(module, result, lambda host, res: _apply(module, host, res),
                     recover=bool(module.params["checkpoint"]), keep_open=module.params["checkpoint"])
 
+
 if __name__ == "__main__":
     main()

@@ -287,5 +287,6 @@ def main():
     handlers = {"present": _present, "restored": _restored, "absent": _absent}
     _txn.run_locked(module, result, lambda host, res: handlers[module.params["state"]](module, host, res))
 
+
 if __name__ == "__main__":
     main()

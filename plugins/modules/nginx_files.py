@@ -208,5 +208,6 @@ def main():
               "started": False, "rolled_back": False, "method": None, "errors": []}
     _txn.run_locked(module, result, lambda host, res: run(module, host, res))
 
+
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ description:
     C(Sec-WebSocket-Accept) is right. Then optionally sends a masked text frame and reads the echo back, and
     closes cleanly.
   - With O(socketio=true) the handshake is Engine.IO v4 (C(?EIO=4&transport=websocket)), checks the open packet,
-    connects to the default namespace, and echoes O(message) as a C(message) event.
+    connects to the default namespace, and echoes O(echo_text) as a C(message) event.
   - When the result does not match O(expect_status), it fails with a RV(diagnosis) made by comparing the proxy
     with the backend (O(backend_url)) - backend down (with the listener check of C(ss)), backend rejects, proxy
     does not upgrade, timeout, TLS problem.
@@ -57,8 +57,10 @@ options:
   ca_path:
     description: CA bundle to verify the certificate with.
     type: path
-  message:
-    description: Text to send after the upgrade; the probe fails unless the same text comes back.
+  echo_text:
+    description:
+      - Text to send after the upgrade; the probe fails unless the same text comes back.
+      - (Ansible reserves the option name C(message).)
     type: str
   socketio:
     description: Probe a Socket.IO (Engine.IO v4) endpoint.
@@ -79,7 +81,7 @@ EXAMPLES = r"""
   wsproxy.nginx.websocket_probe:
     url: ws://127.0.0.1/socket
     host: chat.example.com
-    message: ping
+    echo_text: ping
     backend_url: ws://127.0.0.1:3000/socket
 
 - name: Socket.IO over wss with a self-signed certificate
@@ -87,7 +89,7 @@ EXAMPLES = r"""
     url: wss://127.0.0.1/socket.io/
     host: chat.example.com
     socketio: true
-    message: hello
+    echo_text: hello
     validate_certs: false
 
 - name: A foreign Origin must be refused
@@ -116,7 +118,7 @@ upgrade_valid:
   returned: always
   type: bool
 echo:
-  description: The text that came back for O(message).
+  description: The text that came back for O(echo_text).
   returned: always
   type: str
 sid:
@@ -239,7 +241,7 @@ def main():
             timeout=dict(type="float", default=5),
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
-            message=dict(type="str"),
+            echo_text=dict(type="str"),
             socketio=dict(type="bool", default=False),
             backend_url=dict(type="str"),
             expect_status=dict(type="int", default=101),
@@ -253,11 +255,11 @@ def main():
                 _wsclient.split_url(params[option])
             except ValueError as exc:
                 module.fail_json(msg=str(exc).replace("url=", option + "=", 1))
-    result, error = _attempt(params, params["url"], params["message"])
+    result, error = _attempt(params, params["url"], params["echo_text"])
     result["changed"] = False
     ok = error is None and result["status"] == params["expect_status"]
     if ok and params["expect_status"] == 101:
-        ok = result["accept_valid"] and result["upgrade_valid"] and (params["message"] is None or result["echo"] == params["message"])
+        ok = result["accept_valid"] and result["upgrade_valid"] and (params["echo_text"] is None or result["echo"] == params["echo_text"])
     if ok:
         module.exit_json(**result)
     backend, backend_error = (None, None)

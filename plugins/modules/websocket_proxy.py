@@ -109,8 +109,19 @@ options:
         description:
           - Replace the matched location prefix by this URI on the way to the backend (C(proxy_pass
             http://NAME_backend/URI)), for example to strip C(/ws/). Without it the URI is passed unchanged - no
-            accidental trailing slash.
+            accidental trailing slash. It must end with C(/) exactly when O(locations[].path) does.
         type: str
+      probe_path:
+        description:
+          - The path that M(wsproxy.nginx.websocket_probe) checks for this location (the C(verify.yml) and
+            C(doctor.yml) playbooks, the role); defaults to O(probe_path), then O(locations[].path). Not part of
+            the nginx configuration.
+        type: str
+  probe_path:
+    description:
+      - The path probes use for locations without their own O(locations[].probe_path), for example the
+        application's WebSocket endpoint behind a location C(/). Not part of the nginx configuration.
+    type: str
   read_timeout:
     description: Default C(proxy_read_timeout) (seconds or an nginx time such as C(300s), C(5m)).
     type: raw

@@ -185,11 +185,11 @@ def lint(config, version):
         findings = _checks(location, headers, level, description, maps_by_variable, version_tuple) if websocket else []
         if websocket:
             for other in _regex_shadows(location, by_server.get(id(location.server), [])):
+                where = "%s:%s" % (other.file, other.directive["line"])
                 findings.append(_finding(
                     "regex_shadows_prefix", WARNING,
-                    "regex location %s at %s:%s takes requests for %s first" % (other.path, other.file, other.directive["line"],
-                                                                              location.path),
-                    "mark the WebSocket location location ^~ %s" % location.path))
+                    "regex location %s at %s takes requests for %s first" % (other.path, where, location.path),
+                    "mark the WebSocket location: location ^~ %s" % location.path))
         server_names = [a for d in location.server_body if d["directive"] == "server_name" for a in d["args"]]
         listens = [" ".join(d["args"]) for d in location.server_body if d["directive"] == "listen"]
         results.append({
@@ -203,9 +203,9 @@ def lint(config, version):
         item.pop("_tls")
     for item in description["upgrade_maps"]:
         if item["context"] != "http":
-            results.append(_map_result(item, _finding("map_wrong_context", ERROR,
-                                                      "a map for %s is in the %s context" % (item["variable"], item["context"]),
-                                                      "move the map into the http context, outside every server block")))
+            results.append(_map_result(item, _finding(
+                "map_wrong_context", ERROR, "a map for %s is in the %s context" % (item["variable"], item["context"]),
+                "move the map into the http context, outside every server block")))
     winner = description["connection_upgrade"]
     if winner and winner["shadowed"]:
         results.append(_map_result(winner, _finding(

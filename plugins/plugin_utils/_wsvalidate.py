@@ -81,6 +81,13 @@ def _location(index, location, defaults):
         _check(URI_PATH_RE, option + ".proxy_uri", proxy_uri, "expected a URI path starting with /")
         if location["match"] == "exact":
             raise InvalidOption(option + ".proxy_uri", proxy_uri, "an exact location passes its URI as is; remove proxy_uri")
+        if proxy_uri.endswith("/") != path.endswith("/"):
+            # nginx swaps the matched prefix for the URI: /ws/x with /socket would reach the backend as /socketx.
+            raise InvalidOption(option + ".proxy_uri", proxy_uri,
+                                "must end with / exactly when the location path %r does" % path)
+    for key in ("probe_path",):
+        if location.get(key) is not None:
+            _check(URI_PATH_RE, option + "." + key, location[key], "expected a URI path starting with /")
     socketio = location["socketio"]
     read_default = "600s" if socketio else defaults["read_timeout"]
     send_default = "600s" if socketio else defaults["send_timeout"]

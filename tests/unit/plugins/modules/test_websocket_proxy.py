@@ -30,7 +30,7 @@ def site_args(server, backend, port, **extra):
 
 
 def probe(run_module, port, path="/socket", **extra):
-    args = {"url": "ws://127.0.0.1:%d%s" % (port, path), "host": "chat.test", "message": "hello through nginx"}
+    args = {"url": "ws://127.0.0.1:%d%s" % (port, path), "host": "chat.test", "echo_text": "hello through nginx"}
     args.update(extra)
     return run_module(PROBE, args)
 

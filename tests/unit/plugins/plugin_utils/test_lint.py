@@ -64,6 +64,29 @@ def test_each_finding_is_reported_where_it_applies(layout, finding, text):
         assert item["severity"] in ("error", "warning", "info") and item["message"] and item["fix"]
 
 
+SERVER_HEADERS = "    proxy_set_header Upgrade $http_upgrade;\n    proxy_set_header Connection $connection_upgrade;\n"
+NEAR_MISSES = [
+    ("missing_http_version", site()),
+    ("missing_upgrade_header", site("\n    proxy_http_version 1.1;\n    proxy_read_timeout 300s;\n", server_extra=SERVER_HEADERS)),
+    ("missing_connection_header", site("\n    proxy_http_version 1.1;\n    proxy_read_timeout 300s;\n", server_extra=SERVER_HEADERS)),
+    ("undefined_upgrade_map", site()),
+    ("hardcoded_connection_upgrade", site(GOOD.replace("$connection_upgrade", '"upgrade"'), path="/socket")),
+    ("dropped_inherited_headers", site(GOOD, server_extra=SERVER_HEADERS)),
+    ("default_read_timeout", site()),
+    ("regex_shadows_prefix", site(path="^~ /socket", server_extra="    location ~* \\.js$ {\n        return 404;\n    }\n")),
+    ("proxy_pass_rewrites_uri", site(path="/ws/").replace("3000;", "3000/;")),
+    ("socketio_buffering", site(GOOD + "    proxy_buffering off;\n", path="/socket.io/")),
+    ("xff_from_client", site()),
+    ("duplicate_map", site()),
+    ("map_wrong_context", site()),
+]
+
+
+@pytest.mark.parametrize("finding, text", NEAR_MISSES)
+def test_each_finding_stays_quiet_on_its_near_miss(layout, finding, text):
+    assert finding not in ids(lint(layout, text))
+
+
 def test_a_correct_websocket_location_has_no_finding(layout):
     result = lint(layout, site())
     [location] = [item for item in result["locations"] if item["path"] == "/socket"]

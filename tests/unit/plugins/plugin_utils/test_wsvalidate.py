@@ -46,6 +46,8 @@ def validated(**overrides):
         ({"locations": [{"path": "/a#b"}]}, "locations[0].path='/a#b'"),
         ({"locations": [{"path": "/", "proxy_uri": "/x;"}]}, "locations[0].proxy_uri='/x;'"),
         ({"locations": [{"path": "/x", "match": "exact", "proxy_uri": "/"}]}, "an exact location"),
+        ({"locations": [{"path": "/ws/", "proxy_uri": "/socket"}]}, "locations[0].proxy_uri='/socket': must end with /"),
+        ({"locations": [{"path": "/ws", "proxy_uri": "/"}]}, "locations[0].proxy_uri='/': must end with /"),
         ({"locations": [{"path": "/"}, {"path": "/"}]}, "two locations for the same path"),
         ({"locations": [{"path": "/", "read_timeout": "5x"}]}, "locations[0].read_timeout='5x'"),
         ({"read_timeout": 0}, "read_timeout=0"),
