@@ -8,26 +8,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _action, _layout, _lint
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _action, _lint
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
-
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        try:
-            host, config = _action.read_config(self, task_vars, self._task.args)
-            result.update(_lint.lint(config, host["version"]))
-        except _action.HostFailure as failure:
-            result.update(failure.result)
-            return result
-        except _layout.DamagedBlock as exc:
-            result.update(failed=True, msg=str(exc))
-            return result
-        result.update(changed=False, version=host["version"], conf_path=host["conf_path"])
-        return result
+class ActionModule(_action.ReadConfigAction):
+    def analyze(self, host, config):
+        return _lint.lint(config, host["version"])

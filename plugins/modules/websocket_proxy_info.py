@@ -91,6 +91,10 @@ version:
   description: The nginx version (the C(proxy_http_version) finding depends on it).
   returned: success
   type: str
+binary:
+  description: The nginx executable that was run.
+  returned: success
+  type: str
 conf_path:
   description: The main configuration file that was read.
   returned: success

@@ -9,8 +9,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.plugins.action import ActionBase
 
-from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _nginx_config
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _layout, _nginx_config
 
 # Must match DUMP_KEY in plugins/modules/nginx_info.py: the raw `nginx -T` text, removed from every result.
 DUMP_KEY = "wsproxy_nginx_dump"
@@ -43,3 +44,29 @@ def read_config(action, task_vars, args):
     except _nginx_config.ConfigError as exc:
         raise HostFailure({"failed": True, "msg": "Cannot read the nginx configuration: %s" % exc})
     return host, config
+
+
+class ReadConfigAction(ActionBase):
+    """An action that reads the host's configuration once and reports `analyze(host, config)` (read-only)."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def analyze(self, host, config):
+        raise NotImplementedError
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ReadConfigAction, self).run(tmp, task_vars)
+        try:
+            host, config = read_config(self, task_vars, self._task.args)
+            result.update(host)
+            result.update(self.analyze(host, config))
+        except HostFailure as failure:
+            result.update(failure.result)
+            return result
+        except _layout.DamagedBlock as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        result["changed"] = False
+        return result

@@ -53,6 +53,11 @@ def test_site_placed_proxies_a_real_handshake_and_is_idempotent(running_nginx, r
     stripped = probe(run_module, port, path="/ws/feed")
     assert stripped["status"] == 101 and backend.requests[-1][0] == "GET /feed HTTP/1.1"  # /ws/ replaced by /
 
+    lint = run_module("wsproxy.nginx.websocket_proxy_info", {"conf_path": server.conf_path})
+    ours = [item for item in lint["locations"] if item["file"].endswith("/chat.conf")]
+    assert [item["path"] for item in ours] == ["/", "^~ /ws/"] and all(item["websocket"] for item in ours)
+    assert lint["findings_total"] == 0, lint["locations"]
+
     workers = server.workers()
     second = run_module(PROXY, site_args(server, backend, port))
     assert (second["changed"], second["checkpoint"], second["reloaded"]) == (False, None, False)
