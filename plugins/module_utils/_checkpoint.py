@@ -163,11 +163,15 @@ def changes(wanted_entries, current):
     return sorted(path for path in paths if not _fs.same_state(wanted.get(path), current.get(path)))
 
 
-def edited_since_commit(manifest, current):
-    """Paths changed by someone after the transaction of this checkpoint was committed."""
-    if not manifest.get("after"):
-        return []
-    return changes(manifest["after"], current)
+def edited_since_last_commit(store, current):
+    """Paths changed by someone after the collection's last applied change (the newest checkpoint whose change
+    was applied records the tree as it left it). Later changes of the collection itself are not edits, so an
+    older checkpoint can be restored over them."""
+    for checkpoint_id in reversed(store.ids()):
+        manifest = store.load(checkpoint_id)
+        if manifest.get("after"):
+            return changes(manifest["after"], current)
+    return []
 
 
 def plan_restore(manifest, current):

@@ -120,7 +120,11 @@ def private_dir(path, owned=1):
         except OSError as exc:
             if exc.errno != errno.ENOENT:
                 raise
-            os.mkdir(current, 0o700 if ours else 0o755)
+            try:
+                os.mkdir(current, 0o700 if ours else 0o755)
+            except OSError as race:
+                if race.errno != errno.EEXIST:  # a concurrent run made it first: check what it made
+                    raise
             info = os.lstat(current)
         if not ours:
             continue  # the system's own directories (/var, /var/lib) are the administrator's business

@@ -20,7 +20,8 @@ description:
     closes it. If the run dies in between, the next run of the collection restores this checkpoint first.
   - O(state=restored) brings back the exact tree of the checkpoint, removing files and links created since,
     then runs C(nginx -t) and reloads nginx (confirmed) if it runs. It refuses, changing nothing, when the tree
-    was edited by someone after the checkpoint's change was applied, unless O(force=true).
+    was edited by someone after the collection's last applied change, unless O(force=true). Changes the collection
+    applied after this checkpoint are not edits: an older checkpoint restores over them.
   - O(state=absent) deletes a checkpoint.
   - Checkpoints are stored in O(state_dir)C(/checkpoints/<id>/) (0700), outside every directory nginx loads.
 author:
@@ -57,7 +58,7 @@ options:
     default: 10
   force:
     description:
-      - Restore even when the tree was edited after the checkpoint's change was applied (those edits are lost).
+      - Restore even when the tree was edited after the collection's last applied change (those edits are lost).
     type: bool
     default: false
   transaction:
@@ -228,10 +229,10 @@ def _restored(module, host, result):
         if record and record.get("checkpoint") == manifest["id"] and not module.check_mode:
             host.journal.end()  # the transaction of this checkpoint ends with nothing to undo
         return result
-    edited = _checkpoint.edited_since_commit(manifest, current)
+    edited = _checkpoint.edited_since_last_commit(host.store, current)
     if edited and not module.params["force"]:
         module.fail_json(
-            msg="Refusing to restore checkpoint %s: these paths were edited after its change was applied: %s. "
+            msg="Refusing to restore checkpoint %s: these paths were edited after the last change wsproxy.nginx applied: %s. "
                 "Nothing was changed; set force=true to restore anyway and lose those edits."
                 % (manifest["id"], _checkpoint.describe_paths(edited)),
             edited=edited, **result

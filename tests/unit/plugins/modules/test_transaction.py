@@ -376,3 +376,22 @@ def test_retention_keeps_the_newest(running_nginx, run_module):
     ids = [checkpoint(server, run_module, transaction=False, keep=2) for dummy in range(3)]
     info = run_module(INFO, {"state_dir": server.state_dir})
     assert [c["id"] for c in info["checkpoints"]] == [ids[2], ids[1]]
+
+
+def test_an_older_checkpoint_restores_over_later_applied_changes(running_nginx, run_module):
+    server = running_nginx
+    before = server.fingerprint()
+    first = checkpoint(server, run_module)
+    server.tree.write("etc/nginx/conf.d/a.conf", "# a\n")
+    assert run_module(APPLY, server.args(checkpoint=first))["reloaded"] is True
+    second = checkpoint(server, run_module)
+    server.tree.write("etc/nginx/conf.d/b.conf", "# b\n")
+    assert run_module(APPLY, server.args(checkpoint=second))["reloaded"] is True
+    # The collection's own later change is not an operator edit: no force needed.
+    result = run_module(CHECKPOINT, server.args(state="restored", id=first))
+    assert result.get("failed") is not True, result
+    assert server.fingerprint() == before
+    # An edit after the last applied change still blocks a restore.
+    server.tree.write("etc/nginx/conf.d/c.conf", "# by hand\n")
+    refused = run_module(CHECKPOINT, server.args(state="restored", id=second))
+    assert refused["failed"] is True and "c.conf" in refused["msg"]
