@@ -19,12 +19,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv images collection demo test sanity lint unit galaxy molecule clean
+.PHONY: help deps venv images collection demo demo-clean test sanity lint unit galaxy molecule clean
 
 help:
 	@echo "make demo   - set everything up and run nginx_info against a local Debian 12 container"
 	@echo "make test   - set everything up and run every test (sanity, lint, unit, molecule)"
-	@echo "other targets: deps venv images sanity lint unit molecule clean"
+	@echo "other targets: demo-clean deps venv images sanity lint unit galaxy molecule clean"
 
 deps: $(TMP)/.deps
 $(TMP)/.deps:
@@ -52,6 +52,9 @@ images: deps
 
 demo: venv images collection
 	$(BIN)/ansible-playbook -i tests/demo/inventory.yml tests/demo/demo.yml
+
+demo-clean:
+	podman rm -f wsproxy-demo
 
 sanity: venv
 	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
@@ -81,7 +84,7 @@ galaxy: venv images
 	@# The whole demo (container, websocket_proxy, probes) from the installed copy: catches files build_ignore drops.
 	ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections $(BIN)/ansible-playbook -i tests/demo/inventory.yml tests/demo/demo.yml \
 	  > $(GALAXY)/demo.log || { tail -n 40 $(GALAXY)/demo.log; exit 1; }
-	grep -q "Sec-WebSocket-Accept valid: True, echo: hello through nginx" $(GALAXY)/demo.log
+	grep -q "Sec-WebSocket-Accept valid: True, echo: wsproxy-probe" $(GALAXY)/demo.log
 	grep -q "$(GALAXY)/collections/ansible_collections/wsproxy/nginx/plugins/modules/nginx_info.py" $(GALAXY)/nginx_info.txt
 	podman rm -f wsproxy-demo > /dev/null
 	@echo "[galaxy] the tarball installs offline, documents itself, and runs the demo from the installed copy"

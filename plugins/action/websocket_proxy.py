@@ -68,7 +68,8 @@ class ActionModule(ActionBase):
             task_vars=task_vars,
         )
         result.update((key, applied[key]) for key in _APPLY_KEYS if key in applied)
-        result.update(layout=plan["layout"], map=plan["map"])
+        # Callers (the role) must not probe what check mode only planned.
+        result.update(layout=plan["layout"], map=plan["map"], check_mode=bool(self._play_context.check_mode))
         result["warnings"] = plan["warnings"] + list(applied.get("warnings", []))
         return result
 

@@ -21,7 +21,7 @@ description:
   - O(state=restored) brings back the exact tree of the checkpoint, removing files and links created since,
     then runs C(nginx -t) and reloads nginx (confirmed) if it runs. It refuses, changing nothing, when the tree
     was edited by someone after the collection's last applied change, unless O(force=true). Changes the collection
-    applied after this checkpoint are not edits: an older checkpoint restores over them.
+    applied after this checkpoint are not edits, so an older checkpoint restores over them.
   - O(state=absent) deletes a checkpoint.
   - Checkpoints are stored in O(state_dir)C(/checkpoints/<id>/) (0700), outside every directory nginx loads.
 author:

@@ -249,6 +249,10 @@ map:
     reused:
       description: Whether an equivalent map that the collection does not own provides the variable.
       type: bool
+check_mode:
+  description: Whether the task ran in check mode (the change was only planned).
+  returned: success
+  type: bool
 checkpoint:
   description: Id of the checkpoint taken before the change, or null when nothing changed.
   returned: always
