@@ -80,11 +80,6 @@ class Nginx(object):
             return []
         return _nginx.errors_of(text) or [{"file": None, "line": None, "message": text.strip()}]
 
-    def test(self):
-        """(ok, errors) of `nginx -t`."""
-        rc, _out, err = self.module.run_command([self.binary, "-t", "-q", "-c", self.conf_path])
-        return rc == 0, self._errors(rc, err)
-
     def _paths(self, dump_text, directive, default):
         paths = [default]
         for value in _nginx.directive_values(dump_text, directive):
@@ -118,11 +113,13 @@ class Nginx(object):
         rc, out, _err = self.module.run_command([systemctl, "show", "--property", "MainPID", "--value", "nginx.service"])
         return rc == 0 and out.strip() == str(master)
 
-    def reload(self, timeout):
-        """Reload and confirm. Returns (ok, method, errors)."""
-        ok, dump_text, errors = self.dump()
-        if not ok:
-            return False, None, errors
+    def reload(self, timeout, dump_text=None):
+        """Reload and confirm. Returns (ok, method, errors). `dump_text`: the `nginx -T` of the configuration the
+        caller already tested; without it the configuration is tested here first."""
+        if dump_text is None:
+            ok, dump_text, errors = self.dump()
+            if not ok:
+                return False, None, errors
         master = self.master_pid(dump_text)
         if master is None:
             return False, None, [{"file": None, "line": None, "message": "nginx is not running"}]

@@ -145,11 +145,11 @@ class Host(object):
         report = {"checkpoint": manifest["id"], "paths": changed, "tested": False, "reloaded": False, "errors": []}
         if not changed and not always:
             return report
-        ok, errors = self.nginx.test()
+        ok, dump_text, errors = self.nginx.dump()  # the test, and where the pid file and error logs are
         report["tested"] = True
         report["errors"] = errors
-        if ok and reload and self.nginx.master_pid() is not None:
-            ok, _method, errors = self.nginx.reload(reload_timeout)
+        if ok and reload and self.nginx.master_pid(dump_text) is not None:
+            ok, _method, errors = self.nginx.reload(reload_timeout, dump_text)
             report["reloaded"] = ok
             report["errors"] = errors
         return report
@@ -207,8 +207,8 @@ class Host(object):
         """nginx -t, then reload (or start) and confirm; on failure restore `manifest` and fail. In check mode
         only the test runs. Updates result: tested, reloaded, started, method, changed."""
         module = self.module
-        running = self.nginx.master_pid() is not None
-        ok, errors = self.nginx.test()
+        ok, dump_text, errors = self.nginx.dump()  # the test, and where the pid file and error logs are
+        running = self.nginx.master_pid(dump_text) is not None
         result["tested"] = True
         if not ok:
             if module.check_mode:
@@ -227,7 +227,7 @@ class Host(object):
                 self._rollback_and_fail(result, manifest, "nginx did not start", errors, reload_timeout)
             result.update(started=True, changed=True)
         else:
-            ok, result["method"], errors = self.nginx.reload(reload_timeout)
+            ok, result["method"], errors = self.nginx.reload(reload_timeout, dump_text)
             if not ok:
                 self._rollback_and_fail(result, manifest, "the reload did not take", errors, reload_timeout, reload_after=True)
             result.update(reloaded=True, changed=True)
