@@ -7,7 +7,8 @@
 validate every value (nothing reaches the host on bad input) -> read the host's config once (nginx_info) ->
 decide the map and the files for its layout, render them with Jinja2 and prove them with crossplane ->
 apply them on the host in one transaction (nginx_files: checkpoint, atomic writes, nginx -t, confirmed reload,
-rollback). Two module executions per host.
+rollback). Two module executions per host when something changes, one when the read already shows the site
+in place.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,8 +19,11 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _wsspec
-from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _action, _layout, _wsplan, _wsrender, _wsvalidate
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _action, _inplace, _layout, _wsplan, _wsrender, _wsvalidate
 
+# What nginx_files reports when it has nothing to do.
+_NOTHING_TO_APPLY = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,
+                     "rolled_back": False, "errors": []}
 _APPLY_KEYS = ("changed", "files", "checkpoint", "diff", "tested", "reloaded", "rolled_back", "errors", "recovered",
                "rollback", "msg", "failed", "warnings")
 
@@ -38,7 +42,10 @@ class ActionModule(ActionBase):
             return result
         try:
             site = self._site(args)
-            host, config = _action.read_config(self, task_vars, {"binary": args["binary"], "conf_path": args["conf_path"]})
+            host, config = _action.read_config(self, task_vars, {
+                "binary": args["binary"], "conf_path": args["conf_path"], "state_dir": args["state_dir"],
+                "tcp_check": self._backends_to_check(args)})
+            self._require_backends(host, task_vars)
             info = _layout.describe(config)
             info["conf_path"] = host["conf_path"]
             plan = _wsplan.plan(site, args["name"], args["state"], config, info)
@@ -52,7 +59,19 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="Nothing was changed: %s" % exc)
             return result
 
-        applied = self._execute_module(
+        result.update(version=host["version"], selinux=host["selinux"])
+        if _inplace.in_place(plan["files"], config, host["recovery_pending"]):
+            applied = dict(_NOTHING_TO_APPLY)
+        else:
+            applied = self._apply(plan, args, host, task_vars)
+        result.update((key, applied[key]) for key in _APPLY_KEYS if key in applied)
+        # Callers (the role) must not probe what check mode only planned.
+        result.update(layout=plan["layout"], map=plan["map"], check_mode=bool(self._play_context.check_mode))
+        result["warnings"] = plan["warnings"] + list(applied.get("warnings", []))
+        return result
+
+    def _apply(self, plan, args, host, task_vars):
+        return self._execute_module(
             module_name="wsproxy.nginx.nginx_files",
             module_args={
                 "files": plan["files"],
@@ -67,11 +86,20 @@ class ActionModule(ActionBase):
             },
             task_vars=task_vars,
         )
-        result.update((key, applied[key]) for key in _APPLY_KEYS if key in applied)
-        # Callers (the role) must not probe what check mode only planned.
-        result.update(layout=plan["layout"], map=plan["map"], check_mode=bool(self._play_context.check_mode))
-        result["warnings"] = plan["warnings"] + list(applied.get("warnings", []))
-        return result
+
+    @staticmethod
+    def _backends_to_check(args):
+        if not args["check_backends"] or args["state"] == "absent":
+            return []
+        return [backend for backend in args["upstream"] if not backend.startswith("unix:")]
+
+    @staticmethod
+    def _require_backends(host, task_vars):
+        for check in host.get("tcp_checks", []):
+            if not check["ok"]:
+                raise _action.HostFailure({"failed": True, "tcp_checks": host["tcp_checks"], "msg": (
+                    "Nothing was changed: backend %s does not accept connections from %s (%s); fix the application "
+                    "before nginx" % (check["address"], task_vars.get("inventory_hostname", "the host"), check["error"]))})
 
     @staticmethod
     def _site(args):

@@ -43,6 +43,7 @@ ARGUMENT_SPEC = dict(
     tls=dict(type="dict", options=TLS_OPTIONS),
     allowed_origins=dict(type="list", elements="str"),
     probe_path=dict(type="str"),
+    check_backends=dict(type="bool", default=False),
     binary=dict(type="str", default="nginx"),
     conf_path=dict(type="path"),
     reload=dict(type="bool", default=True),

@@ -26,6 +26,26 @@ description:
   - The output of C(nginx -T) can hold secrets; it is parsed in memory and never returned or logged.
 author:
   - wsproxy.nginx contributors (@wsproxy)
+options:
+  tcp_check:
+    description:
+      - Backends (C(host:port) or C([v6]:port)) that must accept a TCP connection from the managed node, as in
+        the guide's first troubleshooting step; each result is in RV(tcp_checks). Checking does not fail the
+        module.
+    type: list
+    elements: str
+    default: []
+  tcp_timeout:
+    description:
+      - Seconds to wait for each connection of O(tcp_check).
+    type: int
+    default: 5
+  state_dir:
+    description:
+      - The collection's state directory (see M(wsproxy.nginx.nginx_files)); RV(recovery_pending) tells whether a
+        killed run left its journal there.
+    type: path
+    default: /var/lib/wsproxy
 extends_documentation_fragment:
   - wsproxy.nginx.nginx
   - wsproxy.nginx.attributes
@@ -52,6 +72,16 @@ EXAMPLES = r"""
   wsproxy.nginx.nginx_info:
     binary: /opt/nginx/sbin/nginx
     conf_path: /opt/nginx/conf/nginx.conf
+
+- name: Check from the nginx host that the backends accept connections
+  wsproxy.nginx.nginx_info:
+    tcp_check: [127.0.0.1:3000, "[::1]:3001"]
+  register: nginx
+
+- name: Fail on the first backend that does not
+  ansible.builtin.assert:
+    that: nginx.tcp_checks | rejectattr('ok') | list | length == 0
+    fail_msg: "{{ nginx.tcp_checks | rejectattr('ok') | map(attribute='address') | join(', ') }} refused"
 
 - name: Stop when a different map already owns $connection_upgrade
   ansible.builtin.assert:
@@ -182,6 +212,35 @@ connection_upgrade:
     context: http
     standard: true
     shadowed: []
+tcp_checks:
+  description: One entry per address of O(tcp_check), in order.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {address: "127.0.0.1:3000", ok: false, error: "[Errno 111] Connection refused"}
+  contains:
+    address:
+      description: The address as given.
+      type: str
+    ok:
+      description: Whether the connection was accepted.
+      type: bool
+    error:
+      description: Why not, or null.
+      type: str
+selinux:
+  description: The SELinux mode of the managed node, C(enforcing), C(permissive) or C(disabled).
+  returned: success
+  type: str
+  sample: disabled
+recovery_pending:
+  description:
+    - True when a killed run left its journal in O(state_dir); the next changing module of the collection
+      restores that run's checkpoint before doing anything else.
+  returned: success
+  type: bool
+  sample: false
 servers:
   description: The http server blocks, in load order.
   returned: success
@@ -207,14 +266,24 @@ servers:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _nginx
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _hostfacts, _nginx
 
-# Key under which the raw `nginx -T` text travels to the action plugin, which removes it from the result.
+# Keys under which the raw `nginx -T` text and the state of the files it lists travel to the action plugin,
+# which removes them from the result.
 DUMP_KEY = "wsproxy_nginx_dump"
+STATES_KEY = "wsproxy_nginx_file_states"
+
+ARGUMENT_SPEC = dict(
+    tcp_check=dict(type="list", elements="str", default=[]),
+    tcp_timeout=dict(type="int", default=5),
+    state_dir=dict(type="path", default="/var/lib/wsproxy"),
+)
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(_control.NGINX_OPTIONS), supports_check_mode=True)
+    argument_spec = dict(ARGUMENT_SPEC)
+    argument_spec.update(_control.NGINX_OPTIONS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     nginx = _control.Nginx(module, module.params["binary"], module.params["conf_path"])
     ok, out, errors = nginx.dump()
     if not ok:
@@ -228,7 +297,10 @@ def main():
         version=nginx.build["version"],
         binary=nginx.binary,
         conf_path=nginx.conf_path,
-        **{DUMP_KEY: out}
+        tcp_checks=_hostfacts.tcp_checks(module.params["tcp_check"], module.params["tcp_timeout"]),
+        selinux=_hostfacts.selinux_mode(),
+        recovery_pending=_hostfacts.recovery_pending(module.params["state_dir"]),
+        **{DUMP_KEY: out, STATES_KEY: _hostfacts.file_states(out)}
     )
 
 

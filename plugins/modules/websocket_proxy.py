@@ -32,6 +32,8 @@ description:
     Bad input fails naming the option and the value, and nothing changes.
   - A second run changes nothing, takes no checkpoint and does not reload. O(state=absent) removes exactly what
     the site placed, and the shared map when nothing else uses its variable.
+  - One module execution on the host when the site is already in place (the read of the configuration shows
+    the files as wanted), two when something changes (the read, then M(wsproxy.nginx.nginx_files)).
 author:
   - wsproxy.nginx contributors (@wsproxy)
 extends_documentation_fragment:
@@ -173,6 +175,13 @@ options:
         (non-browser clients) pass.
     type: list
     elements: str
+  check_backends:
+    description:
+      - Before changing anything, check from the managed node that every TCP backend of O(upstream) accepts a
+        connection, and fail naming the first one that does not (nothing is changed). Checked in the same module
+        execution that reads the configuration, so it costs no extra round trip. Skipped for O(state=absent).
+    type: bool
+    default: false
   reload:
     description: Reload nginx (confirmed) after a successful test.
     type: bool
@@ -228,6 +237,16 @@ layout:
   description: The host's layout (C(sites-enabled), C(conf.d) or C(nginx.conf)).
   returned: success
   type: str
+version:
+  description: The nginx version of the host, from C(nginx -V).
+  returned: success
+  type: str
+  sample: 1.22.1
+selinux:
+  description: The SELinux mode of the host (C(enforcing), C(permissive) or C(disabled)).
+  returned: success
+  type: str
+  sample: disabled
 files:
   description: What happened to each path that changed (C(created), C(updated), C(linked), C(removed)).
   returned: always

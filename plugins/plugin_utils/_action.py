@@ -13,8 +13,10 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _layout, _nginx_config
 
-# Must match DUMP_KEY in plugins/modules/nginx_info.py: the raw `nginx -T` text, removed from every result.
+# Must match DUMP_KEY and STATES_KEY in plugins/modules/nginx_info.py: the raw `nginx -T` text and the state of
+# the files it lists, removed from every result.
 DUMP_KEY = "wsproxy_nginx_dump"
+STATES_KEY = "wsproxy_nginx_file_states"
 
 
 class HostFailure(Exception):
@@ -37,13 +39,42 @@ def read_config(action, task_vars, args):
     require_crossplane()
     host = action._execute_module(module_name="wsproxy.nginx.nginx_info", module_args=args, task_vars=task_vars)
     dump = host.pop(DUMP_KEY, None)
+    states = host.pop(STATES_KEY, None) or {}
     if host.get("failed"):
         raise HostFailure(host)
     try:
         config = _nginx_config.NginxConfig.from_dump(host["conf_path"], dump or "")
     except _nginx_config.ConfigError as exc:
         raise HostFailure({"failed": True, "msg": "Cannot read the nginx configuration: %s" % exc})
+    config.file_states = states
     return host, config
+
+
+# What an action that applies files through nginx_files reports of its result.
+APPLY_KEYS = ("changed", "files", "checkpoint", "diff", "tested", "reloaded", "rolled_back", "errors", "recovered",
+              "rollback", "msg", "failed", "warnings")
+
+# The result of an action that had nothing to apply (nginx_files was not called).
+NOTHING_APPLIED = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,
+                   "rolled_back": False, "errors": []}
+
+
+def apply_files(action, task_vars, files, args, conf_path, managed_marker=None):
+    """Run nginx_files on the host with `files` (one transaction) and return its result. `args` are the action's
+    validated options: checkpoint_keep, reload, reload_timeout, binary, state_dir, lock_timeout."""
+    module_args = {
+        "files": files,
+        "keep": args["checkpoint_keep"],
+        "reload": args["reload"],
+        "reload_timeout": args["reload_timeout"],
+        "binary": args["binary"],
+        "conf_path": conf_path,
+        "state_dir": args["state_dir"],
+        "lock_timeout": args["lock_timeout"],
+    }
+    if managed_marker is not None:
+        module_args["managed_marker"] = managed_marker
+    return action._execute_module(module_name="wsproxy.nginx.nginx_files", module_args=module_args, task_vars=task_vars)
 
 
 class ReadConfigAction(ActionBase):

@@ -5,6 +5,7 @@ runs the real nginx against fixture trees."""
 
 import json
 import os
+import socket
 
 from conftest import NGINX
 
@@ -24,7 +25,7 @@ def test_reports_the_layout_and_never_returns_the_dump(layout, run_module):
     assert result["version"].count(".") == 2
     assert tree.rel(result["placement"]["map_dir"]) == "/etc/nginx/conf.d"
     assert SECRET not in json.dumps(result)
-    assert "wsproxy_nginx_dump" not in result
+    assert "wsproxy_nginx_dump" not in result and "wsproxy_nginx_file_states" not in result
 
 
 def test_check_mode_runs_the_read_only_module(layout, run_module):
@@ -89,3 +90,29 @@ def test_missing_crossplane_gives_the_standard_message(layout, run_module, tmp_p
     assert "Failed to import the required Python library (crossplane)" in result["msg"]
     after = {p: os.stat(os.path.join(d, p)).st_mtime for d, _s, fs in os.walk(tree.root) for p in fs}
     assert before == after
+
+
+def test_tcp_checks_selinux_and_recovery_are_reported(layout, run_module, tmp_path):
+    tree = layout("debian")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: refuses
+    try:
+        alive, dead = "127.0.0.1:%d" % listener.getsockname()[1], "127.0.0.1:%d" % closed.getsockname()[1]
+        state_dir = tmp_path / "state"
+        state_dir.mkdir()
+        result = run_module("wsproxy.nginx.nginx_info", {"conf_path": tree.conf_path, "state_dir": str(state_dir),
+                                                        "tcp_check": [alive, dead, "no-port"], "tcp_timeout": 2})
+        assert [(c["address"], c["ok"]) for c in result["tcp_checks"]] == [(alive, True), (dead, False), ("no-port", False)]
+        assert "refused" in result["tcp_checks"][1]["error"].lower()
+        assert result["tcp_checks"][2]["error"] == "not a host:port address"
+        assert result["selinux"] in ("enforcing", "permissive", "disabled")
+        assert result["recovery_pending"] is False
+        (state_dir / "journal.json").write_text("{}")
+        result = run_module("wsproxy.nginx.nginx_info", {"conf_path": tree.conf_path, "state_dir": str(state_dir)})
+        assert result["recovery_pending"] is True and result["tcp_checks"] == []
+    finally:
+        listener.close()
+        closed.close()

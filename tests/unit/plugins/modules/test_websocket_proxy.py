@@ -150,3 +150,50 @@ def test_probe_diagnoses_a_proxy_that_does_not_upgrade(running_nginx, run_module
 def test_probe_bad_url_names_the_option(run_module):
     result = run_module(PROBE, {"url": "ftp://x/"})
     assert result["failed"] is True and result["msg"].startswith("url='ftp://x/'")
+
+
+def test_a_site_in_place_costs_one_module_execution(running_nginx, run_module, backend):
+    server = running_nginx
+    port = free_port()
+    assert run_module(PROXY, site_args(server, backend, port))["changed"] is True
+    # nginx_files takes the host lock (creating STATE_DIR/lock) whenever it runs; the read alone never does.
+    lock = os.path.join(server.state_dir, "lock")
+    os.remove(lock)
+    second = run_module(PROXY, site_args(server, backend, port))
+    assert (second["changed"], second["files"], second["reloaded"]) == (False, [], False)
+    assert not os.path.exists(lock)
+    # A site file edited by hand is not in place any more: the apply module runs and puts it back.
+    server.tree.write("etc/nginx/conf.d/chat.conf", open(server.tree.path("etc/nginx/conf.d/chat.conf")).read() + "\n")
+    third = run_module(PROXY, site_args(server, backend, port))
+    assert third["changed"] is True and [f["action"] for f in third["files"]] == ["updated"]
+    assert os.path.exists(lock)
+
+
+def test_files_in_place_after_a_killed_run_still_recover(running_nginx, run_module, backend):
+    server = running_nginx
+    before = server.fingerprint()
+    port = free_port()
+    # Killed after the files were renamed into place and nginx reloaded, before the commit: the files on disk
+    # are exactly what the next run wants, but the journal says the transaction never finished.
+    killed = run_module(PROXY, site_args(server, backend, port), kill_at="after-reload")
+    assert killed.get("failed") is True
+    assert os.path.exists(os.path.join(server.state_dir, "journal.json"))
+    rerun = run_module(PROXY, site_args(server, backend, port))
+    assert rerun.get("failed") is not True, rerun
+    assert rerun["recovered"] and rerun["changed"] is True and rerun["reloaded"] is True
+    assert not os.path.exists(os.path.join(server.state_dir, "journal.json"))
+    assert server.fingerprint() != before
+
+
+def test_check_backends_refuses_a_dead_backend_before_any_change(running_nginx, run_module, backend):
+    server = running_nginx
+    before = server.fingerprint()
+    dead = free_port()
+    result = run_module(PROXY, site_args(server, backend, free_port(), upstream=["127.0.0.1:%d" % dead],
+                                         check_backends=True))
+    assert result["failed"] is True
+    assert "backend 127.0.0.1:%d does not accept connections from localhost" % dead in result["msg"]
+    assert result["tcp_checks"][0]["ok"] is False
+    assert server.fingerprint() == before
+    alive = run_module(PROXY, site_args(server, backend, free_port(), check_backends=True))
+    assert alive.get("failed") is not True and alive["changed"] is True

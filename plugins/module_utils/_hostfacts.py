@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wsproxy.nginx contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Target side: what the controller needs besides `nginx -T`, gathered in the same module execution.
+
+The controller decides from these whether a change is needed at all (so a run that changes nothing costs
+one module execution per host), whether the backends accept connections from this host, and whether SELinux
+is enabled; each is cheap next to `nginx -T` itself.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import socket
+import stat
+
+_HEADER_RE = re.compile(r"^# configuration file (/.*):$", re.MULTILINE)
+_ADDRESS_RE = re.compile(r"^\[?(?P<host>[^\[\]]+?)\]?:(?P<port>\d+)$")
+
+
+def _lstat(path):
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    entry = {"mode": "%04o" % stat.S_IMODE(info.st_mode)}
+    if stat.S_ISLNK(info.st_mode):
+        entry.update(type="link", target=os.readlink(path))
+    else:
+        entry["type"] = "file" if stat.S_ISREG(info.st_mode) else "other"
+    return entry
+
+
+def file_states(dump):
+    """{path: {type, mode, target}} of every file in an `nginx -T` dump, plus what each symlink points to:
+    enough to tell, with the dump's contents, whether the files the controller wants are already there."""
+    states = {}
+    for path in _HEADER_RE.findall(dump):
+        entry = _lstat(path)
+        if entry is None:
+            continue
+        states[path] = entry
+        if entry["type"] == "link":
+            target = os.path.normpath(os.path.join(os.path.dirname(path), entry["target"]))
+            entry["resolved"] = target
+            states.setdefault(target, _lstat(target))
+    return states
+
+
+def tcp_checks(addresses, timeout):
+    """[{address, ok, error}]: whether each `host:port` accepts a TCP connection from this host."""
+    checks = []
+    for address in addresses:
+        match = _ADDRESS_RE.match(address)
+        check = {"address": address, "ok": False, "error": None}
+        if not match:
+            check["error"] = "not a host:port address"
+        else:
+            try:
+                socket.create_connection((match.group("host"), int(match.group("port"))), timeout).close()
+                check["ok"] = True
+            except (OSError, socket.error) as exc:
+                check["error"] = str(exc)
+        checks.append(check)
+    return checks
+
+
+def selinux_mode():
+    """enforcing, permissive or disabled, read from selinuxfs (no libselinux needed)."""
+    try:
+        with open("/sys/fs/selinux/enforce") as handle:
+            return "enforcing" if handle.read().strip() == "1" else "permissive"
+    except (IOError, OSError):
+        return "disabled"
+
+
+def recovery_pending(state_dir):
+    """True when a killed run left its journal: the next changing run restores its checkpoint first."""
+    return os.path.exists(os.path.join(state_dir, "journal.json"))
