@@ -19,12 +19,13 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv images collection demo demo-clean test sanity lint unit galaxy molecule clean
+.PHONY: help deps venv images collection demo demo-clean test sanity lint unit galaxy molecule bench bench-smoke clean
 
 help:
 	@echo "make demo   - set everything up and run nginx_info against a local Debian 12 container"
 	@echo "make test   - set everything up and run every test (sanity, lint, unit, molecule)"
-	@echo "other targets: demo-clean deps venv images sanity lint unit galaxy molecule clean"
+	@echo "make bench  - fleet run time, live WebSockets through changes, large configs (benchmarks/results)"
+	@echo "other targets: demo-clean deps venv images sanity lint unit galaxy molecule bench-smoke clean"
 
 deps: $(TMP)/.deps
 $(TMP)/.deps:
@@ -95,7 +96,19 @@ molecule: venv images collection
 	  $(BIN)/molecule test -s $$scenario || exit 1; \
 	done
 
-test: venv images collection sanity lint unit galaxy molecule
+# BENCH_HOSTS, BENCH_CONNECTIONS, BENCH_ROUNDS and BENCH_LARGE_SERVERS scale it down (see README, Performance).
+bench: venv images collection $(BIN)/.bench-installed
+	PYTHONPATH=$(COLLECTIONS) $(BIN)/python benchmarks/bench.py
+$(BIN)/.bench-installed: benchmarks/requirements.txt | $(BIN)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
+	@touch $@
+
+# The small variant make test runs: 2 hosts, 50 connections; fails on a failed run, a non-idempotent rerun or a
+# dropped WebSocket. Its results stay under .tmp.
+bench-smoke: venv images collection
+	BENCH_RESULTS=$(TMP)/bench-smoke BENCH_WORKDIR=$(TMP) PYTHONPATH=$(COLLECTIONS) $(BIN)/python benchmarks/bench.py --smoke
+
+test: venv images collection sanity lint unit galaxy molecule bench-smoke
 
 clean:
 	rm -rf $(TMP) $(VENV)
