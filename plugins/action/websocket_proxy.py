@@ -19,13 +19,8 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _wsspec
-from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _action, _inplace, _layout, _wsplan, _wsrender, _wsvalidate
-
-# What nginx_files reports when it has nothing to do.
-_NOTHING_TO_APPLY = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,
-                     "rolled_back": False, "errors": []}
-_APPLY_KEYS = ("changed", "files", "checkpoint", "diff", "tested", "reloaded", "rolled_back", "errors", "recovered",
-               "rollback", "msg", "failed", "warnings")
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import (
+    _action, _inplace, _layout, _workers, _wsplan, _wsrender, _wsvalidate)
 
 
 class ActionModule(ActionBase):
@@ -59,33 +54,16 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="Nothing was changed: %s" % exc)
             return result
 
-        result.update(version=host["version"], selinux=host["selinux"])
+        result.update(version=host["version"], selinux=host["selinux"], worker_limits=_workers.current(config))
         if _inplace.in_place(plan["files"], config, host["recovery_pending"]):
-            applied = dict(_NOTHING_TO_APPLY)
+            applied = dict(_action.NOTHING_APPLIED)
         else:
-            applied = self._apply(plan, args, host, task_vars)
-        result.update((key, applied[key]) for key in _APPLY_KEYS if key in applied)
+            applied = _action.apply_files(self, task_vars, plan["files"], args, host["conf_path"], _wsrender.MANAGED_MARKER)
+        result.update((key, applied[key]) for key in _action.APPLY_KEYS if key in applied)
         # Callers (the role) must not probe what check mode only planned.
         result.update(layout=plan["layout"], map=plan["map"], check_mode=bool(self._play_context.check_mode))
         result["warnings"] = plan["warnings"] + list(applied.get("warnings", []))
         return result
-
-    def _apply(self, plan, args, host, task_vars):
-        return self._execute_module(
-            module_name="wsproxy.nginx.nginx_files",
-            module_args={
-                "files": plan["files"],
-                "managed_marker": _wsrender.MANAGED_MARKER,
-                "keep": args["checkpoint_keep"],
-                "reload": args["reload"],
-                "reload_timeout": args["reload_timeout"],
-                "binary": args["binary"],
-                "conf_path": host["conf_path"],
-                "state_dir": args["state_dir"],
-                "lock_timeout": args["lock_timeout"],
-            },
-            task_vars=task_vars,
-        )
 
     @staticmethod
     def _backends_to_check(args):

@@ -20,6 +20,7 @@ import time
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _hooks, _nginx
 
 _POLL = 0.1
+_RELEASE_WAIT = 3.0  # seconds a confirmed reload waits at most for the old workers to close their listeners
 # Options of every module that runs nginx (documented in the wsproxy.nginx.nginx doc fragment).
 NGINX_OPTIONS = dict(
     binary=dict(type="str", default="nginx"),
@@ -53,6 +54,31 @@ def children(pid):
                     found.add(int(name))
                 break
     return found
+
+
+def _listening_inodes():
+    """Socket inodes in the LISTEN state (TCP, IPv4 and IPv6) of this network namespace."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in (_read(table) or "").splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A":
+                inodes.add("socket:[%s]" % fields[9])
+    return inodes
+
+
+def _holds_any(pid, inodes):
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False  # gone, or not ours to look at
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 class Nginx(object):
@@ -154,6 +180,8 @@ class Nginx(object):
             if children(master) - before:
                 # One last look: the master logs a failed bind before it would have spawned anything.
                 errors = self._new_emergencies(offsets)
+                if not errors:
+                    self._release(before, min(deadline, time.time() + _RELEASE_WAIT))
                 return not errors, errors
             if time.time() >= deadline:
                 return False, [{
@@ -161,6 +189,18 @@ class Nginx(object):
                     "message": "no new worker generation within reload_timeout=%s s: nginx kept the old configuration" % timeout,
                 }]
             time.sleep(_POLL)
+
+    @staticmethod
+    def _release(old_workers, deadline):
+        """Wait until the old generation has let go of its listening sockets. Until an old worker handles its
+        QUIT it still holds them, and a reload right after (a recovery then the change, a port removed then
+        added back) would fail to bind(). Workers that keep serving WebSockets close their listeners at once,
+        so this never waits for them."""
+        while time.time() < deadline:
+            listening = _listening_inodes()
+            if not any(_holds_any(pid, listening) for pid in old_workers):
+                return
+            time.sleep(_POLL / 2)
 
     @staticmethod
     def _settle(offsets, deadline, quiet=1.0):

@@ -121,8 +121,10 @@ _DUMP_HEADER_RE = re.compile(r"^# configuration file (/.*):$", re.MULTILINE)
 def loaded_files(dump_text):
     """The files nginx loaded, in order, from the headers of an `nginx -T` dump."""
     seen = []
+    known = set()
     for path in _DUMP_HEADER_RE.findall(dump_text or ""):
-        if path not in seen:
+        if path not in known:
+            known.add(path)
             seen.append(path)
     return seen
 

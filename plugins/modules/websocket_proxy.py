@@ -247,6 +247,23 @@ selinux:
   returned: success
   type: str
   sample: disabled
+worker_limits:
+  description:
+    - nginx's worker limits as the configuration read sets them (null when unset), so a caller can decide
+      whether M(wsproxy.nginx.nginx_workers) has anything to do without another read (the role does).
+  returned: success
+  type: dict
+  sample: {worker_connections: 768, worker_rlimit_nofile: null, worker_shutdown_timeout: null}
+  contains:
+    worker_connections:
+      description: C(worker_connections) of the C(events) block.
+      type: int
+    worker_rlimit_nofile:
+      description: C(worker_rlimit_nofile).
+      type: int
+    worker_shutdown_timeout:
+      description: C(worker_shutdown_timeout), as written.
+      type: str
 files:
   description: What happened to each path that changed (C(created), C(updated), C(linked), C(removed)).
   returned: always

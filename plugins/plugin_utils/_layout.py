@@ -11,7 +11,7 @@ __metaclass__ = type
 import fnmatch
 import os
 
-from ansible_collections.wsproxy.nginx.plugins.plugin_utils._nginx_config import context_name
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils._nginx_config import GcPaused, context_name
 
 LAYOUT_SITES_ENABLED = "sites-enabled"
 LAYOUT_CONF_D = "conf.d"
@@ -160,6 +160,11 @@ def http_block(config):
 
 def describe(config):
     """The layout part of the nginx_info result."""
+    with GcPaused():
+        return _describe(config)
+
+
+def _describe(config):
     span = block_span(config.files.get(config.conf_path, ""))
     layout, placement = detect_layout(config.includes, config.conf_path, span)
     maps = upgrade_maps(config)

@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _layout
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _layout, _nginx_config
 
 _WS_PATH = re.compile(r"(^|/)(ws|wss|websocket|websockets|socket|sockets|socket\.io)(/|$)", re.IGNORECASE)
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -29,29 +29,48 @@ class _Location(object):
     """One location with what it inherits from its server and http blocks."""
 
     def __init__(self, config, directive, path, stack):
+        self.config = config
         self.directive = directive
         self.file = path
         self.stack = stack  # enclosing blocks, outermost first
-        self.levels = [config.children(block) for block in stack if block["directive"] in ("http", "server", "location")]
-        self.levels.append(config.children(directive))
+        # The blocks whose directives this location inherits, outermost first, the location itself last. Each
+        # level is looked up by directive name (the http level can hold thousands of server blocks).
+        self.blocks = [block for block in stack if block["directive"] in ("http", "server", "location")]
+        self.blocks.append(directive)
         self.server = next((block for block in reversed(stack) if block["directive"] == "server"), None)
-        self.server_body = config.children(self.server) if self.server else []
+
+    def in_server(self, name):
+        """The `name` directives directly inside the enclosing server block, in order."""
+        return self.config.children_named(self.server, name) if self.server else []
+
+    @property
+    def depth(self):
+        """The number of levels; the location's own is the last."""
+        return len(self.blocks)
+
+    def level(self, index, name):
+        """The `name` directives of level `index`, in order."""
+        return self.config.children_named(self.blocks[index], name)
+
+    def level_headers(self, index):
+        """The proxy_set_header directives of level `index` that name a header and a value."""
+        return [d for d in self.level(index, "proxy_set_header") if len(d["args"]) >= 2]
 
     def own(self, name):
-        return [d for d in self.levels[-1] if d["directive"] == name]
+        return self.level(-1, name)
 
     def nearest(self, name):
         """The directive from the nearest level that sets it (nginx's inheritance), or None."""
-        for level in reversed(self.levels):
-            found = [d for d in level if d["directive"] == name]
+        for index in range(len(self.blocks) - 1, -1, -1):
+            found = self.level(index, name)
             if found:
                 return found[-1]
         return None
 
     def headers(self):
         """{lower-cased header: value} of the proxy_set_header level that applies, and that level's index."""
-        for index in range(len(self.levels) - 1, -1, -1):
-            found = [d for d in self.levels[index] if d["directive"] == "proxy_set_header" and len(d["args"]) >= 2]
+        for index in range(len(self.blocks) - 1, -1, -1):
+            found = self.level_headers(index)
             if found:
                 return dict((d["args"][0].lower(), d["args"][1]) for d in found), index
         return {}, None
@@ -106,10 +125,10 @@ def _checks(location, headers, level, info, maps_by_variable, version):
         findings.append(_finding("hardcoded_connection_upgrade", WARNING,
                                  "Connection \"upgrade\" is hard-coded on a location that also serves plain HTTP",
                                  "use proxy_set_header Connection $connection_upgrade; with the standard map"))
-    if level == len(location.levels) - 1:
+    if level == location.depth - 1:
         inherited = {}
-        for upper in location.levels[:-1]:
-            found = [d for d in upper if d["directive"] == "proxy_set_header" and len(d["args"]) >= 2]
+        for upper in range(location.depth - 1):
+            found = location.level_headers(upper)
             if found:
                 inherited = dict((d["args"][0].lower(), d["args"][1]) for d in found)
         dropped = sorted(name for name in inherited if name not in headers)
@@ -143,12 +162,9 @@ def _checks(location, headers, level, info, maps_by_variable, version):
     return findings
 
 
-def _regex_shadows(location, server_locations):
-    """Regex locations of the same server that take requests from this prefix location."""
-    if location.modifier != "":
-        return []
-    probes = [location.path, location.path.rstrip("/") + "/x", location.path + "x.js"]
-    shadows = []
+def _regex_locations(server_locations):
+    """(location, compiled pattern) of the regex locations among a server's locations, in order."""
+    regexes = []
     for other in server_locations:
         if other.modifier not in ("~", "~*"):
             continue
@@ -156,13 +172,25 @@ def _regex_shadows(location, server_locations):
             pattern = re.compile(other.path, re.IGNORECASE if other.modifier == "~*" else 0)
         except re.error:
             continue
-        if any(pattern.search(probe) for probe in probes):
-            shadows.append(other)
-    return shadows
+        regexes.append((other, pattern))
+    return regexes
+
+
+def _regex_shadows(location, regexes):
+    """Regex locations of the same server (from _regex_locations) that take requests from this prefix location."""
+    if location.modifier != "":
+        return []
+    probes = [location.path, location.path.rstrip("/") + "/x", location.path + "x.js"]
+    return [other for other, pattern in regexes if any(pattern.search(probe) for probe in probes)]
 
 
 def lint(config, version):
     """{locations: [...], findings_total} for every location that proxies."""
+    with _nginx_config.GcPaused():
+        return _lint(config, version)
+
+
+def _lint(config, version):
     description = _layout.describe(config)
     maps_by_variable = {}
     for item in description["upgrade_maps"]:
@@ -175,6 +203,7 @@ def lint(config, version):
     by_server = {}
     for location in locations:
         by_server.setdefault(id(location.server), []).append(location)
+    regexes_by_server = {}
     version_tuple = _version_tuple(version)
     results = []
     for location in locations:
@@ -184,14 +213,17 @@ def lint(config, version):
         websocket = _is_websocket(location, headers)
         findings = _checks(location, headers, level, description, maps_by_variable, version_tuple) if websocket else []
         if websocket:
-            for other in _regex_shadows(location, by_server.get(id(location.server), [])):
+            key = id(location.server)
+            if key not in regexes_by_server:
+                regexes_by_server[key] = _regex_locations(by_server.get(key, []))
+            for other in _regex_shadows(location, regexes_by_server[key]):
                 where = "%s:%s" % (other.file, other.directive["line"])
                 findings.append(_finding(
                     "regex_shadows_prefix", WARNING,
                     "regex location %s at %s takes requests for %s first" % (other.path, where, location.path),
                     "mark the WebSocket location: location ^~ %s" % location.path))
-        server_names = [a for d in location.server_body if d["directive"] == "server_name" for a in d["args"]]
-        listens = [" ".join(d["args"]) for d in location.server_body if d["directive"] == "listen"]
+        server_names = [a for d in location.in_server("server_name") for a in d["args"]]
+        listens = [" ".join(d["args"]) for d in location.in_server("listen")]
         results.append({
             "server_name": server_names, "listen": listens, "path": " ".join(location.directive["args"]),
             "file": location.file, "line": location.directive["line"], "upstream": location.own("proxy_pass")[0]["args"][0],

@@ -179,7 +179,7 @@ def test_files_in_place_after_a_killed_run_still_recover(running_nginx, run_modu
     assert killed.get("failed") is True
     assert os.path.exists(os.path.join(server.state_dir, "journal.json"))
     rerun = run_module(PROXY, site_args(server, backend, port))
-    assert rerun.get("failed") is not True, rerun
+    assert rerun.get("failed") is not True, (rerun.get("msg"), rerun.get("errors"), rerun.get("recovered"))
     assert rerun["recovered"] and rerun["changed"] is True and rerun["reloaded"] is True
     assert not os.path.exists(os.path.join(server.state_dir, "journal.json"))
     assert server.fingerprint() != before
