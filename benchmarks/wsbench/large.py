@@ -46,7 +46,7 @@ def _install(size):
 
 
 def _median_run(runner, inventory, name, module, args=None):
-    return statistics.median(runner.adhoc(name, inventory, HOST, module, args).require().seconds for _ in range(_SAMPLES))
+    return statistics.median(runner.adhoc(name, inventory, HOST, module, args).require().seconds for _sample in range(_SAMPLES))
 
 
 def _timed(function, *args):
@@ -76,7 +76,7 @@ def _controller_steps(dump, version):
 def _size(runner, inventory, size):
     _install(size)
     raw = []
-    for _ in range(_SAMPLES):
+    for _sample in range(_SAMPLES):
         seconds, proc = _timed(_hosts.podman, "exec", HOST, "nginx", "-T")
         raw.append(seconds)
     dump = proc.stdout

@@ -59,15 +59,15 @@ def _markdown(results):
                   "| Run | Seconds | Round trips | Modules |", "|---|---|---|---|"]
         for key in ("role_first", "role_rerun", "baseline_first", "baseline_rerun", "ping"):
             cost = fleet["per_host"][key]
-            lines.append("| %s | %.1f | %d | %d |" % (key.replace("_", " "), fleet["median_seconds"][key],
-                                                     cost["round_trips"], cost["module_executions"]))
+            row = (key.replace("_", " "), fleet["median_seconds"][key], cost["round_trips"], cost["module_executions"])
+            lines.append("| %s | %.1f | %d | %d |" % row)
     if live:
         lines += ["", "Live: %d WebSockets, each echoing a message a second, through each change." % live["connections"],
                   "", "| Change | Seconds | Dropped | Handshakes | Failed handshakes | Echoes |", "|---|---|---|---|---|---|"]
         for name, phase in live["phases"].items():
-            lines.append("| %s | %.1f | %d | %d | %d | %d |" % (name, phase["change"]["seconds"], phase.get("dropped", 0),
-                                                             phase.get("handshakes", 0), phase.get("failed_handshakes", 0),
-                                                             phase.get("messages", 0)))
+            row = (name, phase["change"]["seconds"], phase.get("dropped", 0), phase.get("handshakes", 0),
+                   phase.get("failed_handshakes", 0), phase.get("messages", 0))
+            lines.append("| %s | %.1f | %d | %d | %d | %d |" % row)
     if large:
         lines += ["", "Large configurations (seconds; `nginx -T` through the same connection as the modules).", "",
                   "| Server blocks | nginx -T in host | nginx -T | nginx_info | websocket_proxy_info | websocket_proxy add |"

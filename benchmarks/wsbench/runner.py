@@ -48,8 +48,8 @@ class Run(object):
 
     def require(self, ok=True):
         if (self.returncode == 0) != ok:
-            raise RuntimeError("%s %s (exit %d):\n%s" % (self.name, "failed" if ok else "did not fail",
-                                                        self.returncode, self.output[-3000:]))
+            verdict = "failed" if ok else "did not fail"
+            raise RuntimeError("%s %s (exit %d):\n%s" % (self.name, verdict, self.returncode, self.output[-3000:]))
         return self
 
 

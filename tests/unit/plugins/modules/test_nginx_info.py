@@ -103,8 +103,8 @@ def test_tcp_checks_selinux_and_recovery_are_reported(layout, run_module, tmp_pa
         alive, dead = "127.0.0.1:%d" % listener.getsockname()[1], "127.0.0.1:%d" % closed.getsockname()[1]
         state_dir = tmp_path / "state"
         state_dir.mkdir()
-        result = run_module("wsproxy.nginx.nginx_info", {"conf_path": tree.conf_path, "state_dir": str(state_dir),
-                                                        "tcp_check": [alive, dead, "no-port"], "tcp_timeout": 2})
+        args = {"conf_path": tree.conf_path, "state_dir": str(state_dir), "tcp_check": [alive, dead, "no-port"], "tcp_timeout": 2}
+        result = run_module("wsproxy.nginx.nginx_info", args)
         assert [(c["address"], c["ok"]) for c in result["tcp_checks"]] == [(alive, True), (dead, False), ("no-port", False)]
         assert "refused" in result["tcp_checks"][1]["error"].lower()
         assert result["tcp_checks"][2]["error"] == "not a host:port address"
