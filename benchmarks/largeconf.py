@@ -4,16 +4,19 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A large, realistic nginx configuration for the scaling benchmark and its unit test (standard library only).
 
-`generate(server_blocks, per_file)` returns {relative path: text} for the conf.d directory of a conf.d
-layout (paths are relative to the directory of nginx.conf): `per_file` server blocks per file
-(`conf.d/large-0001.conf`, ...), the standard `$connection_upgrade` map in a file of its own, and an
-http-level file that sizes the server_names hash for that many names. Every server listens on port 80 or
-8080 with distinct names and has a static root, a proxied location and usually more: proxy_set_header at
-the server or location level, a regex location, and on every seventh server a WebSocket location, some of
-them with the mistakes the lint reports (hard-coded Connection, dropped inherited headers, a Socket.IO
-location with buffering on). `nginx_conf(root)` is a Debian-like nginx.conf that includes the directory,
-with its pid, logs and temporary paths under `root`; `write_tree(root, ...)` writes both under `root`
-(etc/nginx/...) and returns the path of nginx.conf. Everything passes `nginx -t`; nothing needs a
+`generate(server_blocks, per_file)` returns {path relative to the nginx.conf directory: text} of the files
+a conf.d layout includes: `per_file` server blocks per file (`conf.d/large-0001.conf`, ...), the standard
+`$connection_upgrade` map in a file of its own, an http-level file that sizes the server_names hash for
+that many names, and the snippets the servers include (one by name, two by a glob).
+
+Every server listens on port 80 or 8080 with names of its own and has a static root, a proxied location and
+usually more: proxy_set_header at the server or location level or from an included file, a regex location,
+and on every seventh server a WebSocket location, most of them with mistakes the lint reports (hard-coded
+Connection, dropped inherited headers, Socket.IO with buffering on, no proxy_http_version 1.1).
+
+`nginx_conf(root)` is a Debian-like nginx.conf that includes conf.d, with its pid, logs and temporary paths
+under `root`; `write_tree(root, server_blocks, per_file)` writes it and the generated files under
+`root`/etc/nginx and returns the path of nginx.conf. Everything passes `nginx -t`; nothing needs a
 certificate.
 """
 
@@ -26,6 +29,20 @@ import os
 MAP_FILE = "conf.d/large-map.conf"
 HTTP_FILE = "conf.d/large-http.conf"
 CONF_DIR = "etc/nginx"
+# Included by the servers: one file by name (relative to the nginx.conf directory, as Debian's
+# proxy_params), and a directory by glob.
+PROXY_PARAMS = "snippets/proxy-params.conf"
+SECURITY_GLOB = "snippets/security/*.conf"
+SNIPPETS = {
+    PROXY_PARAMS: "".join(line + "\n" for line in (
+        "proxy_set_header Host $host;",
+        "proxy_set_header X-Real-IP $remote_addr;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+    )),
+    "snippets/security/frame-options.conf": "add_header X-Frame-Options SAMEORIGIN always;\n",
+    "snippets/security/nosniff.conf": "add_header X-Content-Type-Options nosniff always;\n",
+}
 
 _MAP = "map $http_upgrade $connection_upgrade {\n    default upgrade;\n    '' close;\n}\n"
 
@@ -72,7 +89,7 @@ def _block(indent, head, lines):
 
 
 def _websocket_location(number):
-    """A WebSocket location; one in four of them carries a mistake the lint reports."""
+    """A WebSocket location; three in four of them carry mistakes the lint reports."""
     kind = (number // 7) % 4
     if kind == 1:  # Connection hard-coded on a path that also serves plain HTTP
         return _block(1, "location /live/", (
@@ -88,6 +105,12 @@ def _websocket_location(number):
             "proxy_http_version 1.1;",
             "proxy_set_header Upgrade $http_upgrade;",
             "proxy_set_header Connection $connection_upgrade;",
+        ))
+    if kind == 3:  # no proxy_http_version 1.1 and no Connection header
+        return _block(1, "location /websocket", (
+            "proxy_pass http://127.0.0.1:3003;",
+            "proxy_set_header Upgrade $http_upgrade;",
+            "proxy_read_timeout 1h;",
         ))
     return _block(1, "location /ws/", (
         "proxy_pass http://127.0.0.1:3000;",
@@ -112,12 +135,16 @@ def server_block(number):
     ]
     if number % 3 == 0:  # headers at the server level, inherited by the locations that set none
         top.extend(_FORWARDED[:3])
+    if number % 10 == 0:
+        top.append("include %s;" % SECURITY_GLOB)
     body = [
         _block(1, "location /", ("try_files $uri $uri/ =404;",)),
         _block(1, "location /static/", ("alias /var/www/site-%05d/static/;" % number, "expires 7d;")),
     ]
-    if number % 3 == 1:
+    if number % 6 == 1:
         body.append(_block(1, "location /api/", ("proxy_pass http://127.0.0.1:3000;",) + _FORWARDED))
+    elif number % 3 == 1:
+        body.append(_block(1, "location /api/", ("proxy_pass http://127.0.0.1:3000;", "include %s;" % PROXY_PARAMS)))
     elif number % 3 == 2:
         body.append(_block(1, "location /api/", ("proxy_pass http://127.0.0.1:3000/;", "proxy_read_timeout 90s;")))
     else:
@@ -142,7 +169,8 @@ def generate(server_blocks, per_file):
     """{path relative to the nginx.conf directory: text}: `server_blocks` server blocks, `per_file` a file."""
     if server_blocks < 0 or per_file < 1:
         raise ValueError("server_blocks must be >= 0 and per_file >= 1")
-    files = {MAP_FILE: _MAP, HTTP_FILE: http_settings(server_blocks)}
+    files = dict(SNIPPETS)
+    files.update({MAP_FILE: _MAP, HTTP_FILE: http_settings(server_blocks)})
     for start in range(0, server_blocks, per_file):
         numbers = range(start, min(start + per_file, server_blocks))
         path = "conf.d/large-%04d.conf" % (start // per_file + 1)
@@ -158,12 +186,13 @@ def nginx_conf(root):
 def write_tree(root, server_blocks, per_file):
     """Write nginx.conf and the generated files under `root`/etc/nginx; return the path of nginx.conf."""
     conf_dir = os.path.join(root, CONF_DIR)
-    for directory in ("run", "log", "tmp", os.path.join(CONF_DIR, "conf.d")):
-        path = os.path.join(root, directory)
-        if not os.path.isdir(path):
-            os.makedirs(path)
     files = dict(generate(server_blocks, per_file))
     files["nginx.conf"] = nginx_conf(root)
+    directories = set(os.path.join(conf_dir, os.path.dirname(relative)) for relative in files)
+    directories.update(os.path.join(root, name) for name in ("run", "log", "tmp"))
+    for directory in sorted(directories):
+        if not os.path.isdir(directory):
+            os.makedirs(directory)
     for relative, text in files.items():
         with open(os.path.join(conf_dir, relative), "w") as handle:
             handle.write(text)
