@@ -54,16 +54,20 @@ def main():
     runner = Runner(workdir, forks=max(settings["hosts"], 1))
     parts = options.only or ["fleet", "live", "large"]
     results = {"settings": settings, "machine": _machine(), "logs": workdir}
+    if options.only:
+        # A partial run updates the parts it measured and keeps the others of the last run.
+        results = dict(report.load(out), **results)
     print("[bench] settings %s, logs in %s" % (json.dumps(settings), workdir), flush=True)
-    if "fleet" in parts:
-        results["fleet"] = fleet.measure(runner, workdir, settings["hosts"], settings["rounds"])
-        print("[bench] fleet %s" % json.dumps(report.headline(results, "fleet")), flush=True)
-    if "live" in parts:
-        results["live"] = live.measure(runner, workdir, settings["connections"])
-        print("[bench] live %s" % json.dumps(report.headline(results, "live")), flush=True)
-    if "large" in parts:
-        results["large"] = large.measure(runner, workdir, settings["large"])
-        print("[bench] large %s" % json.dumps(report.headline(results, "large")), flush=True)
+    measures = {
+        "fleet": lambda: fleet.measure(runner, workdir, settings["hosts"], settings["rounds"]),
+        "live": lambda: live.measure(runner, workdir, settings["connections"]),
+        "large": lambda: large.measure(runner, workdir, settings["large"]),
+    }
+    for part in ("fleet", "live", "large"):
+        if part in parts:
+            results[part] = measures[part]()
+            print("[bench] %s %s" % (part, json.dumps(report.headline(results, part))), flush=True)
+            report.write(results, out, charts=False)  # what is measured survives a later part's failure
     report.write(results, out, charts=not options.smoke)
     print("[bench] results in %s" % out, flush=True)
     failures = report.failures(results, smoke=options.smoke)

@@ -39,7 +39,7 @@ def _install(size):
             with open(path, "w") as handle:
                 handle.write(text)
         _hosts.podman("exec", HOST, "sh", "-c", "rm -f /etc/nginx/conf.d/large-*.conf")
-        _hosts.podman("cp", os.path.join(staging, "conf.d") + "/.", "%s:/etc/nginx/conf.d/" % HOST)
+        _hosts.podman("cp", staging + "/.", "%s:/etc/nginx/" % HOST)
         _hosts.podman("exec", HOST, "sh", "-c", "nginx -t -q && systemctl reload nginx")
     finally:
         shutil.rmtree(staging)

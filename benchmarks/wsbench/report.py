@@ -112,6 +112,16 @@ def _charts(results, out):
         pyplot.close(figure)
 
 
+def load(out):
+    """The parts of the last run in `out` (empty when there is none)."""
+    try:
+        with open(os.path.join(out, "latest.json")) as handle:
+            previous = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return {}
+    return {part: previous[part] for part in ("fleet", "live", "large") if part in previous}
+
+
 def write(results, out, charts=True):
     summary = dict(results)
     summary.update({key: value for key, value in ((k, _get(results, k)) for k, _t, _o in TARGETS) if value is not None})
