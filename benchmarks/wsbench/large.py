@@ -3,14 +3,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Large configurations: nginx_info, websocket_proxy_info and websocket_proxy on a host with thousands of
-server blocks, against `nginx -T` alone run the same way (ansible.builtin.command through the same
-connection), at three sizes so the scaling of every step shows.
+server blocks, against `nginx -T` alone run the same way (a playbook task of ansible.builtin.command through
+the same connection; see playbooks/large.yml), at three sizes so the scaling of every step shows.
 
 The controller-side steps (parse with crossplane, layout, lint, plan) are also timed in this process on the
 same dump, which separates them from the transport.
 """
 
-import json
 import os
 import shutil
 import statistics
@@ -45,8 +44,15 @@ def _install(size):
         shutil.rmtree(staging)
 
 
-def _median_run(runner, inventory, name, module, args=None):
-    return statistics.median(runner.adhoc(name, inventory, HOST, module, args).require().seconds for _sample in range(_SAMPLES))
+_PLAYBOOK = os.path.join(_hosts.BENCH_DIR, "playbooks", "large.yml")
+
+
+def _task(runner, inventory, size, tag):
+    return runner.playbook("large-%d-%s" % (size, tag), inventory, _PLAYBOOK, tags=tag).require()
+
+
+def _median_run(runner, inventory, size, tag):
+    return statistics.median(_task(runner, inventory, size, tag).seconds for _sample in range(_SAMPLES))
 
 
 def _timed(function, *args):
@@ -81,18 +87,16 @@ def _size(runner, inventory, size):
         raw.append(seconds)
     dump = proc.stdout
     version = _hosts.podman("exec", HOST, "nginx", "-v").stderr.strip().rsplit("/", 1)[-1]
-    site_args = json.dumps(dict(_SITE, check_backends=True))
-    add = runner.adhoc("large-%d-websocket_proxy" % size, inventory, HOST, "wsproxy.nginx.websocket_proxy", site_args).require()
-    runner.adhoc("large-%d-remove" % size, inventory, HOST, "wsproxy.nginx.websocket_proxy",
-                 json.dumps({"name": "bench", "state": "absent"})).require()
+    add = _task(runner, inventory, size, "add_site")
+    _task(runner, inventory, size, "remove_site")
     return {
         "server_blocks": size,
         "files": len(dump.split("# configuration file ")) - 1,
         "dump_bytes": len(dump),
         "nginx_T_in_host": statistics.median(raw),
-        "nginx_T": _median_run(runner, inventory, "large-%d-nginx-T" % size, "ansible.builtin.command", "nginx -T"),
-        "nginx_info": _median_run(runner, inventory, "large-%d-nginx_info" % size, "wsproxy.nginx.nginx_info"),
-        "websocket_proxy_info": _median_run(runner, inventory, "large-%d-lint" % size, "wsproxy.nginx.websocket_proxy_info"),
+        "nginx_T": _median_run(runner, inventory, size, "nginx_T"),
+        "nginx_info": _median_run(runner, inventory, size, "nginx_info"),
+        "websocket_proxy_info": _median_run(runner, inventory, size, "websocket_proxy_info"),
         "websocket_proxy_add_site": add.seconds,
         "controller": _controller_steps(dump, version),
     }

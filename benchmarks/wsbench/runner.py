@@ -84,12 +84,12 @@ class Runner(object):
                 lines = handle.read().splitlines()
         return Run(name, seconds, proc.returncode, output, lines)
 
-    def playbook(self, name, inventory, playbook, extra_vars=(), limit=None):
+    def playbook(self, name, inventory, playbook, extra_vars=(), tags=None):
         argv = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook]
         for extra in extra_vars:
             argv += ["-e", extra]
-        if limit:
-            argv += ["--limit", limit]
+        if tags:
+            argv += ["--tags", tags]
         return self._run(name, argv, name)
 
     def adhoc(self, name, inventory, pattern, module, args=None):

@@ -14,25 +14,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.wsproxy.nginx.plugins.modules.nginx_workers import ARGUMENT_SPEC
 from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _action, _workers
 from ansible_collections.wsproxy.nginx.plugins.plugin_utils._wsvalidate import InvalidOption
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
-
+class ActionModule(_action.ControllerAction):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        try:
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        except AnsibleActionFail as exc:
-            result.update(failed=True, msg=str(exc))
+        args = self.validated(ARGUMENT_SPEC, result)
+        if args is None:
             return result
         try:
             wanted = _workers.validate(args)

@@ -13,13 +13,25 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import os
 import re
 import socket
 import stat
+import zlib
 
 _HEADER_RE = re.compile(r"^# configuration file (/.*):$", re.MULTILINE)
 _ADDRESS_RE = re.compile(r"^\[?(?P<host>[^\[\]]+?)\]?:(?P<port>\d+)$")
+
+
+def pack(text):
+    """The dump as it travels to the controller: zlib (a config compresses about twentyfold) in base64, so a
+    10,000-server configuration costs the module's JSON and the connection ~300 KB instead of ~6 MB."""
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 1)).decode("ascii")
+
+
+def unpack(packed):
+    return zlib.decompress(base64.b64decode(packed)).decode("utf-8")
 
 
 def _lstat(path):

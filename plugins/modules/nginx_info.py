@@ -300,7 +300,7 @@ def main():
         tcp_checks=_hostfacts.tcp_checks(module.params["tcp_check"], module.params["tcp_timeout"]),
         selinux=_hostfacts.selinux_mode(),
         recovery_pending=_hostfacts.recovery_pending(module.params["state_dir"]),
-        **{DUMP_KEY: out, STATES_KEY: _hostfacts.file_states(out)}
+        **{DUMP_KEY: _hostfacts.pack(out), STATES_KEY: _hostfacts.file_states(out)}
     )
 
 

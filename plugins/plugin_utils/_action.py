@@ -8,9 +8,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _hostfacts
 from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _layout, _nginx_config
 
 # Must match DUMP_KEY and STATES_KEY in plugins/modules/nginx_info.py: the raw `nginx -T` text and the state of
@@ -39,6 +41,7 @@ def read_config(action, task_vars, args):
     require_crossplane()
     host = action._execute_module(module_name="wsproxy.nginx.nginx_info", module_args=args, task_vars=task_vars)
     dump = host.pop(DUMP_KEY, None)
+    dump = _hostfacts.unpack(dump) if dump else dump
     states = host.pop(STATES_KEY, None) or {}
     if host.get("failed"):
         raise HostFailure(host)
@@ -77,12 +80,25 @@ def apply_files(action, task_vars, files, args, conf_path, managed_marker=None):
     return action._execute_module(module_name="wsproxy.nginx.nginx_files", module_args=module_args, task_vars=task_vars)
 
 
-class ReadConfigAction(ActionBase):
-    """An action that reads the host's configuration once and reports `analyze(host, config)` (read-only)."""
+class ControllerAction(ActionBase):
+    """Base of the collection's action plugins: the work is on the controller, check mode is supported."""
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _supports_async = False
+
+    def validated(self, argument_spec, result):
+        """The task's options checked against `argument_spec`, or None with `result` failed, naming the option."""
+        try:
+            _validation, args = self.validate_argument_spec(argument_spec=argument_spec)
+        except AnsibleActionFail as exc:
+            result.update(failed=True, msg=str(exc))
+            return None
+        return args
+
+
+class ReadConfigAction(ControllerAction):
+    """An action that reads the host's configuration once and reports `analyze(host, config)` (read-only)."""
 
     def analyze(self, host, config):
         raise NotImplementedError
