@@ -123,7 +123,7 @@ def load(out):
 
 
 def write(results, out, charts=True):
-    summary = dict(results)
+    summary = dict((key, value) for key, value in results.items() if key != "logs")  # a path of this machine
     summary.update({key: value for key, value in ((k, _get(results, k)) for k, _t, _o in TARGETS) if value is not None})
     with open(os.path.join(out, "latest.json"), "w") as handle:
         json.dump(summary, handle, indent=2, sort_keys=True)
