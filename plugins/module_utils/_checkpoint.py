@@ -101,7 +101,10 @@ class Store(object):
     def create(self, conf_path, loaded):
         """Snapshot the tree now; returns the manifest."""
         conf_dir = os.path.dirname(conf_path)
-        checkpoint_id = "%s-%s" % (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), uuid.uuid4().hex[:6])
+        # Names sort in creation order (latest, retention): microseconds, since fast runs take several a second.
+        now = time.time()
+        checkpoint_id = "%s.%06dZ-%s" % (time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)), int(now % 1 * 1000000),
+                                         uuid.uuid4().hex[:6])
         directory = self.path(checkpoint_id)
         os.mkdir(directory, 0o700)
         blobs = os.path.join(directory, "blobs")

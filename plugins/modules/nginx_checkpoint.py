@@ -114,7 +114,7 @@ EXAMPLES = r"""
 - name: Roll back even though someone edited the files since
   wsproxy.nginx.nginx_checkpoint:
     state: restored
-    id: 20261127T034441Z-3fa2c1
+    id: 20261127T034441.518204Z-3fa2c1
     force: true
 """
 
@@ -123,7 +123,7 @@ checkpoint:
   description: The checkpoint taken, restored or deleted (null in check mode for O(state=present)).
   returned: always
   type: dict
-  sample: {id: 20261127T034441Z-3fa2c1, path: /var/lib/wsproxy/checkpoints/20261127T034441Z-3fa2c1,
+  sample: {id: 20261127T034441.518204Z-3fa2c1, path: /var/lib/wsproxy/checkpoints/20261127T034441.518204Z-3fa2c1,
            created: "2026-11-27T03:44:41Z", files: 42}
   contains:
     id:

@@ -47,7 +47,7 @@ checkpoints:
   returned: always
   type: list
   elements: dict
-  sample: [{id: 20261127T034441Z-3fa2c1, created: "2026-11-27T03:44:41Z", files: 42,
+  sample: [{id: 20261127T034441.518204Z-3fa2c1, created: "2026-11-27T03:44:41Z", files: 42,
             conf_path: /etc/nginx/nginx.conf, applied: true}]
   contains:
     id:
