@@ -36,7 +36,7 @@ class ActionModule(_action.ControllerAction):
                 # plan starts from what is really there (two more module executions, only in this case).
                 recovered = _action.apply_files(self, task_vars, [], args, host["conf_path"])
                 if recovered.get("failed"):
-                    result.update((key, recovered[key]) for key in _action.APPLY_KEYS if key in recovered)
+                    _action.take_applied(result, recovered)
                     return result
                 host, config = _action.read_config(self, task_vars, read_args)
             plan = _workers.plan(config, wanted)
@@ -54,12 +54,12 @@ class ActionModule(_action.ControllerAction):
         values = plan["after"]
         warnings = list(plan["warnings"])
         if recovered:
-            result.update((key, recovered[key]) for key in _action.APPLY_KEYS if key in recovered)
+            _action.take_applied(result, recovered)
             warnings += list(recovered.get("warnings", []))
         if plan["files"]:
             applied = _action.apply_files(self, task_vars, plan["files"], args, host["conf_path"])
             changed = result["changed"]
-            result.update((key, applied[key]) for key in _action.APPLY_KEYS if key in applied)
+            _action.take_applied(result, applied)
             result["changed"] = bool(changed or applied.get("changed"))
             warnings += list(applied.get("warnings", []))
             if applied.get("failed") or applied.get("rolled_back"):

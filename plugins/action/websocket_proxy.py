@@ -51,7 +51,7 @@ class ActionModule(_action.ControllerAction):
             applied = dict(_action.NOTHING_APPLIED)
         else:
             applied = _action.apply_files(self, task_vars, plan["files"], args, host["conf_path"], _wsrender.MANAGED_MARKER)
-        result.update((key, applied[key]) for key in _action.APPLY_KEYS if key in applied)
+        _action.take_applied(result, applied)
         # Callers (the role) must not probe what check mode only planned.
         result.update(layout=plan["layout"], map=plan["map"], check_mode=bool(self._play_context.check_mode))
         result["warnings"] = plan["warnings"] + list(applied.get("warnings", []))

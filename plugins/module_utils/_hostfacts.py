@@ -20,7 +20,12 @@ import socket
 import stat
 import zlib
 
-_HEADER_RE = re.compile(r"^# configuration file (/.*):$", re.MULTILINE)
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _nginx, _txn
+
+# Keys under which nginx_info hands the packed `nginx -T` text and the state of the files it lists to the action
+# plugins, which remove them from every result.
+DUMP_KEY = "wsproxy_nginx_dump"
+STATES_KEY = "wsproxy_nginx_file_states"
 _ADDRESS_RE = re.compile(r"^\[?(?P<host>[^\[\]]+?)\]?:(?P<port>\d+)$")
 
 
@@ -51,7 +56,7 @@ def file_states(dump):
     """{path: {type, mode, target}} of every file in an `nginx -T` dump, plus what each symlink points to:
     enough to tell, with the dump's contents, whether the files the controller wants are already there."""
     states = {}
-    for path in _HEADER_RE.findall(dump):
+    for path in _nginx.loaded_files(dump):
         entry = _lstat(path)
         if entry is None:
             continue
@@ -92,4 +97,4 @@ def selinux_mode():
 
 def recovery_pending(state_dir):
     """True when a killed run left its journal: the next changing run restores its checkpoint first."""
-    return os.path.exists(os.path.join(state_dir, "journal.json"))
+    return os.path.exists(_txn.Journal(state_dir).path)

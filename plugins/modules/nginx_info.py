@@ -268,11 +268,6 @@ servers:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _hostfacts, _nginx
 
-# Keys under which the raw `nginx -T` text and the state of the files it lists travel to the action plugin,
-# which removes them from the result.
-DUMP_KEY = "wsproxy_nginx_dump"
-STATES_KEY = "wsproxy_nginx_file_states"
-
 ARGUMENT_SPEC = dict(
     tcp_check=dict(type="list", elements="str", default=[]),
     tcp_timeout=dict(type="int", default=5),
@@ -300,7 +295,7 @@ def main():
         tcp_checks=_hostfacts.tcp_checks(module.params["tcp_check"], module.params["tcp_timeout"]),
         selinux=_hostfacts.selinux_mode(),
         recovery_pending=_hostfacts.recovery_pending(module.params["state_dir"]),
-        **{DUMP_KEY: _hostfacts.pack(out), STATES_KEY: _hostfacts.file_states(out)}
+        **{_hostfacts.DUMP_KEY: _hostfacts.pack(out), _hostfacts.STATES_KEY: _hostfacts.file_states(out)}
     )
 
 

@@ -15,11 +15,6 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _hostfacts
 from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _layout, _nginx_config
 
-# Must match DUMP_KEY and STATES_KEY in plugins/modules/nginx_info.py: the raw `nginx -T` text and the state of
-# the files it lists, removed from every result.
-DUMP_KEY = "wsproxy_nginx_dump"
-STATES_KEY = "wsproxy_nginx_file_states"
-
 
 class HostFailure(Exception):
     """Carries the failed result to return as is."""
@@ -40,9 +35,9 @@ def read_config(action, task_vars, args):
     `args` are nginx_info's options (binary, conf_path); the module checks them."""
     require_crossplane()
     host = action._execute_module(module_name="wsproxy.nginx.nginx_info", module_args=args, task_vars=task_vars)
-    dump = host.pop(DUMP_KEY, None)
+    dump = host.pop(_hostfacts.DUMP_KEY, None)
     dump = _hostfacts.unpack(dump) if dump else dump
-    states = host.pop(STATES_KEY, None) or {}
+    states = host.pop(_hostfacts.STATES_KEY, None) or {}
     if host.get("failed"):
         raise HostFailure(host)
     try:
@@ -60,6 +55,11 @@ APPLY_KEYS = ("changed", "files", "checkpoint", "diff", "tested", "reloaded", "r
 # The result of an action that had nothing to apply (nginx_files was not called).
 NOTHING_APPLIED = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,
                    "rolled_back": False, "errors": []}
+
+
+def take_applied(result, applied):
+    """Copy into `result` what nginx_files reported (APPLY_KEYS)."""
+    result.update((key, applied[key]) for key in APPLY_KEYS if key in applied)
 
 
 def apply_files(action, task_vars, files, args, conf_path, managed_marker=None):
