@@ -21,7 +21,10 @@ description:
   - "Findings: C(missing_http_version), C(missing_upgrade_header), C(missing_connection_header),
     C(undefined_upgrade_map), C(map_wrong_context), C(duplicate_map), C(hardcoded_connection_upgrade),
     C(dropped_inherited_headers), C(default_read_timeout), C(regex_shadows_prefix), C(proxy_pass_rewrites_uri),
-    C(socketio_buffering), C(https_twin_missing_headers), C(xff_from_client)."
+    C(socketio_buffering), C(socketio_not_sticky), C(https_twin_missing_headers), C(xff_from_client)."
+  - C(socketio_not_sticky) (an error) is a Socket.IO location proxied to an C(upstream) of several servers with
+    no sticky method (C(ip_hash), C(hash) on a per-client key, or nginx plus's C(sticky)) - browsers poll
+    before they upgrade, and the requests of one session must reach the same backend.
   - A location is checked as a WebSocket location when it passes an C(Upgrade) header, a C(Connection) header
     mentioning upgrade, or its path looks like one (C(/ws), C(/socket), C(/websocket), C(/socket.io)).
   - Configuration written by M(wsproxy.nginx.websocket_proxy) lints clean.

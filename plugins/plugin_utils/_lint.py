@@ -19,6 +19,9 @@ from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _layout, _ngi
 
 _WS_PATH = re.compile(r"(^|/)(ws|wss|websocket|websockets|socket|sockets|socket\.io)(/|$)", re.IGNORECASE)
 ERROR, WARNING, INFO = "error", "warning", "info"
+# A hash key that changes from one request of a client to the next (the polling cache buster `t` is in the URI).
+_PER_REQUEST_KEY = re.compile(r"\$(request_uri|args|query_string|arg_t|arg_sid|request_id|msec)\b", re.IGNORECASE)
+_UPSTREAM_NAME = re.compile(r"^[a-z]+://([^/:$]+)(/.*)?$", re.IGNORECASE)
 
 
 def _version_tuple(version):
@@ -99,7 +102,32 @@ def _upstream_uri(proxy_pass):
     return match.group(1) if match else None
 
 
-def _checks(location, headers, level, info, maps_by_variable, version):
+def _sticky_method(config, upstream):
+    """The directive that keeps one client on one server (ip_hash, hash on a per-client key, nginx plus's sticky)."""
+    found = config.children_named(upstream, "ip_hash") + config.children_named(upstream, "sticky")
+    found += [d for d in config.children_named(upstream, "hash") if d["args"] and not _PER_REQUEST_KEY.search(d["args"][0])]
+    return found[0] if found else None
+
+
+def _socketio_not_sticky(location, upstreams):
+    """socketio_not_sticky: a Socket.IO location balanced over several servers without a sticky method."""
+    match = _UPSTREAM_NAME.match(location.own("proxy_pass")[0]["args"][0])
+    found = upstreams.get(match.group(1)) if match else None
+    if found is None:
+        return None
+    upstream, upstream_file = found
+    servers = [d for d in location.config.children_named(upstream, "server") if "backup" not in d["args"][1:]]
+    if len(servers) < 2 or _sticky_method(location.config, upstream) is not None:
+        return None
+    return _finding(
+        "socketio_not_sticky", ERROR,
+        "upstream %s (%s:%s) balances this Socket.IO location over %d servers without a sticky method: a browser's "
+        "polling requests of one session reach different backends, which answer 400 \"Invalid session\""
+        % (match.group(1), upstream_file, upstream["line"], len(servers)),
+        "add ip_hash; (or hash $remote_addr consistent;) to upstream %s" % match.group(1))
+
+
+def _checks(location, headers, level, info, maps_by_variable, version, upstreams=None):
     findings = []
     connection = headers.get("connection")
     http_version = location.nearest("proxy_http_version")
@@ -147,6 +175,10 @@ def _checks(location, headers, level, info, maps_by_variable, version):
     if "socket.io" in location.path.lower() and (buffering is None or buffering["args"][0] != "off"):
         findings.append(_finding("socketio_buffering", WARNING, "proxy_buffering is on for a Socket.IO location",
                                  "add proxy_buffering off;"))
+    if "socket.io" in location.path.lower():
+        not_sticky = _socketio_not_sticky(location, upstreams or {})
+        if not_sticky:
+            findings.append(not_sticky)
     xff = headers.get("x-forwarded-for")
     if xff and xff.lower() == "$http_x_forwarded_for":
         findings.append(_finding("xff_from_client", WARNING,
@@ -200,6 +232,8 @@ def _lint(config, version):
         if len(directive["args"]) == 2:
             maps_by_variable.setdefault(directive["args"][1].lower(), [])
     locations = [_Location(config, directive, path, stack) for directive, path, stack in config.find("location")]
+    upstreams = dict((directive["args"][0], (directive, path)) for directive, path, _stack
+                     in config.find("upstream", context="http") if directive["args"])
     by_server = {}
     for location in locations:
         by_server.setdefault(id(location.server), []).append(location)
@@ -211,7 +245,8 @@ def _lint(config, version):
             continue
         headers, level = location.headers()
         websocket = _is_websocket(location, headers)
-        findings = _checks(location, headers, level, description, maps_by_variable, version_tuple) if websocket else []
+        findings = _checks(location, headers, level, description, maps_by_variable, version_tuple,
+                           upstreams) if websocket else []
         if websocket:
             key = id(location.server)
             if key not in regexes_by_server:

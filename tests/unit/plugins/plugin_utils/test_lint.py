@@ -24,6 +24,13 @@ def site(location_body=GOOD, path="/socket", server_extra="", extra="", listen="
         MAP, listen, server_extra, path, location_body, extra)
 
 
+def socketio_site(balance="", servers=("server 127.0.0.1:3000;", "server 127.0.0.1:3001;")):
+    """A Socket.IO location (buffering off) proxied to upstream sio with these servers and balancing method."""
+    upstream = "upstream sio {\n%s%s}\n" % ("    %s\n" % balance if balance else "", "".join("    %s\n" % s for s in servers))
+    return upstream + site(GOOD + "    proxy_buffering off;\n", path="/socket.io/").replace(
+        "proxy_pass http://127.0.0.1:3000;", "proxy_pass http://sio;")
+
+
 def lint(layout, text, version="1.22.1"):
     tree = layout("nginxorg")
     tree.write("etc/nginx/conf.d/app.conf", text)
@@ -50,6 +57,9 @@ CASES = [
     ("proxy_pass_rewrites_uri", site(path="/ws").replace("proxy_pass http://127.0.0.1:3000;", "proxy_pass http://127.0.0.1:3000/;")),
     ("socketio_buffering", site(path="/socket.io/")),
     ("xff_from_client", site(GOOD.replace("$proxy_add_x_forwarded_for", "$http_x_forwarded_for"))),
+    ("socketio_not_sticky", socketio_site()),
+    ("socketio_not_sticky", socketio_site("least_conn;")),
+    ("socketio_not_sticky", socketio_site("hash $request_uri consistent;")),  # `t` changes with every poll
     ("https_twin_missing_headers", None),
 ]
 
@@ -77,6 +87,11 @@ NEAR_MISSES = [
     ("proxy_pass_rewrites_uri", site(path="/ws/").replace("3000;", "3000/;")),
     ("socketio_buffering", site(GOOD + "    proxy_buffering off;\n", path="/socket.io/")),
     ("xff_from_client", site()),
+    ("socketio_not_sticky", socketio_site("ip_hash;")),
+    ("socketio_not_sticky", socketio_site("hash $remote_addr consistent;")),
+    ("socketio_not_sticky", socketio_site(servers=("server 127.0.0.1:3000;",))),
+    ("socketio_not_sticky", socketio_site(servers=("server 127.0.0.1:3000;", "server 127.0.0.1:3001 backup;"))),
+    ("socketio_not_sticky", socketio_site().replace("location /socket.io/", "location /socket")),
     ("duplicate_map", site()),
     ("map_wrong_context", site()),
 ]
@@ -153,3 +168,23 @@ def test_what_websocket_proxy_writes_lints_clean(layout):
     ours = [item for item in result["locations"] if item["file"].endswith("sites-enabled/chat")]
     assert len(ours) == 3 and all(item["websocket"] for item in ours)
     assert result["findings_total"] == 0, result
+
+
+def test_socketio_not_sticky_names_the_upstream_and_the_fix(layout):
+    result = lint(layout, socketio_site())
+    [location] = [item for item in result["locations"] if item["path"] == "/socket.io/"]
+    [finding] = location["findings"]
+    assert (finding["id"], finding["severity"]) == ("socketio_not_sticky", "error")
+    assert "upstream sio (" in finding["message"] and "over 2 servers" in finding["message"]
+    assert "ip_hash" in finding["fix"] and "hash $remote_addr consistent" in finding["fix"]
+
+
+def test_socketio_sticky_of_nginx_plus_counts():
+    # nginx plus's `sticky` is unknown to the nginx of the tests: a written dump.
+    dump = ("# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n" + MAP +
+            "upstream sio {\n    sticky cookie srv_id expires=1h;\n    server 127.0.0.1:3000;\n    server 127.0.0.1:3001;\n}\n"
+            "server {\n    listen 80;\n    location /socket.io/ {\n        proxy_pass http://sio;" + GOOD +
+            "        proxy_buffering off;\n    }\n}\n}\n\n")
+    assert ids(_lint.lint(NginxConfig.from_dump("/etc/nginx/nginx.conf", dump), "1.22.1")) == []
+    plain = dump.replace("    sticky cookie srv_id expires=1h;\n", "")
+    assert ids(_lint.lint(NginxConfig.from_dump("/etc/nginx/nginx.conf", plain), "1.22.1")) == ["socketio_not_sticky"]
