@@ -25,8 +25,34 @@ options:
       - Seconds to wait for another run of the collection on the same host to finish, then fail.
     type: int
     default: 60
+  reload_timeout:
+    description:
+      - Seconds to wait for a reload to be confirmed (a new worker generation and no new C([emerg]) in the
+        error log).
+    type: int
+    default: 10
 notes:
   - One run at a time per host; a second run waits for the lock up to O(lock_timeout).
   - If an earlier run was killed while a transaction was open, the checkpoint of that transaction is restored
     (and nginx tested and reloaded) before anything else, and reported as RV(recovered).
+  - These options can be set once for every module of the collection with C(module_defaults) and the action
+    group C(group/wsproxy.nginx.nginx).
+"""
+
+    # Options of the modules that take checkpoints.
+    CHECKPOINTS = r"""
+options:
+  keep:
+    description:
+      - How many checkpoints to keep on the host; older ones are deleted after a new one is taken.
+    type: int
+    default: 10
+    aliases: [checkpoint_keep]
+  label:
+    description:
+      - A label stored with the checkpoint this task takes (letters, digits, C(.), C(_), C(-), C(:); at most 64).
+        The role labels every host of one playbook run alike, so a whole run can be rolled back
+        (M(wsproxy.nginx.nginx_checkpoint) O(wsproxy.nginx.nginx_checkpoint#module:label)).
+      - Without it the checkpoint is labelled with its own id, a run of its own.
+    type: str
 """

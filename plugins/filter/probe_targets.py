@@ -26,8 +26,21 @@ def _address(listen, default_port):
     return _LOOPBACK, int(text)
 
 
+def _server_address(site, server):
+    """The address of one item of a site's upstream: `host:port`, `unix:/path`, or a dict with `address`."""
+    if isinstance(server, dict):
+        server = server.get("address")
+    if not isinstance(server, str) or not server:
+        raise AnsibleFilterError("probe_targets: site %s: every upstream item needs an address, got %r"
+                                 % (site["name"], server))
+    return server
+
+
 def _backend(site, location, path):
-    upstream = (site.get("upstream") or ["127.0.0.1:3000"])[0]
+    servers = site.get("upstream") or ["127.0.0.1:3000"]
+    # A backup server takes traffic only when the others fail: the backend to compare with is a primary one.
+    primary = [server for server in servers if not (isinstance(server, dict) and server.get("backup"))]
+    upstream = _server_address(site, (primary or servers)[0])
     if upstream.startswith("unix:"):
         return None
     uri = location.get("proxy_uri")
@@ -36,7 +49,8 @@ def _backend(site, location, path):
 
 
 def probe_targets(sites, text="wsproxy-probe"):
-    """One target per location of every present site: url, host, socketio, echo_text, backend_url."""
+    """One target per location of every present site: site, url, host, socketio, echo_text, backend_url (each
+    an item for the `targets` option of websocket_probe)."""
     if not isinstance(sites, list):
         raise AnsibleFilterError("probe_targets expects a list of websocket_proxy sites, got %r" % type(sites).__name__)
     targets = []

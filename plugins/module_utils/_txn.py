@@ -22,9 +22,17 @@ import time
 
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _hooks, _nginx
 
+# The options every changing module shares, defined once (documented once in the wsproxy.nginx.transaction doc
+# fragment; meta/runtime.yml's action group lets a playbook set them once with module_defaults).
 STATE_OPTIONS = dict(
     state_dir=dict(type="path", default="/var/lib/wsproxy"),
     lock_timeout=dict(type="int", default=60),
+    reload_timeout=dict(type="int", default=10),
+)
+# ... and those that take checkpoints (fragment wsproxy.nginx.transaction.CHECKPOINTS).
+CHECKPOINT_OPTIONS = dict(
+    keep=dict(type="int", default=10, aliases=["checkpoint_keep"]),
+    label=dict(type="str"),
 )
 
 

@@ -9,6 +9,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _txn
+
 LOCATION_OPTIONS = dict(
     path=dict(type="str", required=True),
     match=dict(type="str", default="prefix", choices=["prefix", "exact", "priority"]),
@@ -29,7 +31,8 @@ TLS_OPTIONS = dict(
                    choices=["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]),
 )
 
-ARGUMENT_SPEC = dict(
+# The options of one site: websocket_proxy's own, and each item of websocket_proxy_sites' `sites`.
+SITE_OPTIONS = dict(
     name=dict(type="str", required=True),
     state=dict(type="str", default="present", choices=["present", "absent"]),
     server_name=dict(type="list", elements="str", default=["_"]),
@@ -43,12 +46,37 @@ ARGUMENT_SPEC = dict(
     tls=dict(type="dict", options=TLS_OPTIONS),
     allowed_origins=dict(type="list", elements="str"),
     probe_path=dict(type="str"),
-    check_backends=dict(type="bool", default=False),
-    binary=dict(type="str", default="nginx"),
-    conf_path=dict(type="path"),
-    reload=dict(type="bool", default=True),
-    reload_timeout=dict(type="int", default=10),
-    checkpoint_keep=dict(type="int", default=10),
-    state_dir=dict(type="path", default="/var/lib/wsproxy"),
-    lock_timeout=dict(type="int", default=60),
 )
+
+# nginx_workers' limits; websocket_proxy_sites takes them too, to raise them in the same transaction.
+WORKER_OPTIONS = dict(
+    worker_connections=dict(type="int"),
+    worker_rlimit_nofile=dict(type="int"),
+    worker_shutdown_timeout=dict(type="str"),
+)
+
+# Defined once in module_utils (_control, _txn) and documented once in the doc fragments.
+SHARED_OPTIONS = dict(_control.NGINX_OPTIONS)
+SHARED_OPTIONS.update(_txn.STATE_OPTIONS)
+SHARED_OPTIONS.update(_txn.CHECKPOINT_OPTIONS)
+
+# How a run applies its plan.
+APPLY_OPTIONS = dict(
+    check_backends=dict(type="bool", default=False),
+    reload=dict(type="bool", default=True),
+)
+
+ARGUMENT_SPEC = dict(SITE_OPTIONS)
+ARGUMENT_SPEC.update(APPLY_OPTIONS)
+ARGUMENT_SPEC.update(SHARED_OPTIONS)
+
+# websocket_proxy_sites: every site of a host in one transaction. `sites` items are checked against SITE_OPTIONS
+# by the action plugin (so a typo fails naming the key and the site).
+SITES_ARGUMENT_SPEC = dict(
+    sites=dict(type="list", elements="dict", required=True),
+    prune=dict(type="bool", default=False),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+)
+SITES_ARGUMENT_SPEC.update(WORKER_OPTIONS)
+SITES_ARGUMENT_SPEC.update(APPLY_OPTIONS)
+SITES_ARGUMENT_SPEC.update(SHARED_OPTIONS)

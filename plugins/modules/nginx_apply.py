@@ -51,11 +51,6 @@ options:
       - Reload nginx after a successful test. With V(false) only C(nginx -t) runs.
     type: bool
     default: true
-  reload_timeout:
-    description:
-      - Seconds to wait for the reload to be confirmed.
-    type: int
-    default: 10
   start:
     description:
       - Start nginx when it is not running (systemd's C(nginx.service) when there is one, else the binary).
@@ -166,7 +161,6 @@ def main():
     argument_spec = dict(
         checkpoint=dict(type="str"),
         reload=dict(type="bool", default=True),
-        reload_timeout=dict(type="int", default=10),
         start=dict(type="bool", default=False),
     )
     argument_spec.update(_control.NGINX_OPTIONS)

@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - wsproxy.nginx.nginx
   - wsproxy.nginx.transaction
+  - wsproxy.nginx.transaction.CHECKPOINTS
   - wsproxy.nginx.attributes
 attributes:
   check_mode:
@@ -51,11 +52,6 @@ options:
     description:
       - The checkpoint to restore or delete. Defaults to the latest one.
     type: str
-  keep:
-    description:
-      - How many checkpoints to keep; older ones are deleted after a new one is taken.
-    type: int
-    default: 10
   force:
     description:
       - Restore even when the tree was edited after the collection's last applied change (those edits are lost).
@@ -72,11 +68,6 @@ options:
       - After a restore, reload nginx (confirmed) when it is running.
     type: bool
     default: true
-  reload_timeout:
-    description:
-      - Seconds to wait for the new nginx worker generation after a reload.
-    type: int
-    default: 10
 notes:
   - Creating a checkpoint does not change nginx's configuration, so O(state=present) reports C(changed=false),
     the way a backup file does not count as a change.
@@ -273,14 +264,13 @@ def main():
     argument_spec = dict(
         state=dict(type="str", default="present", choices=["present", "restored", "absent"]),
         id=dict(type="str"),
-        keep=dict(type="int", default=10),
         force=dict(type="bool", default=False),
         transaction=dict(type="bool", default=True),
         reload=dict(type="bool", default=True),
-        reload_timeout=dict(type="int", default=10),
     )
     argument_spec.update(_control.NGINX_OPTIONS)
     argument_spec.update(_txn.STATE_OPTIONS)
+    argument_spec.update(_txn.CHECKPOINT_OPTIONS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if module.params["keep"] < 1:
         module.fail_json(msg="keep=%r: keep at least 1 checkpoint" % module.params["keep"])

@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - wsproxy.nginx.nginx
   - wsproxy.nginx.transaction
+  - wsproxy.nginx.transaction.CHECKPOINTS
   - wsproxy.nginx.attributes
 attributes:
   check_mode:
@@ -72,18 +73,10 @@ options:
     description:
       - A text an existing file must contain before it is replaced or removed.
     type: str
-  keep:
-    description: How many checkpoints to keep.
-    type: int
-    default: 10
   reload:
     description: Reload nginx (confirmed) after a successful test.
     type: bool
     default: true
-  reload_timeout:
-    description: Seconds to wait for the reload to be confirmed.
-    type: int
-    default: 10
 seealso:
   - module: wsproxy.nginx.websocket_proxy
   - module: wsproxy.nginx.nginx_apply
@@ -157,9 +150,7 @@ ARGUMENT_SPEC = dict(
         expect_sha256=dict(type="str"),
     ), required_if=[("state", "file", ["content"]), ("state", "link", ["target"])]),
     managed_marker=dict(type="str"),
-    keep=dict(type="int", default=10),
     reload=dict(type="bool", default=True),
-    reload_timeout=dict(type="int", default=10),
 )
 
 
@@ -202,6 +193,7 @@ def main():
     argument_spec = dict(ARGUMENT_SPEC)
     argument_spec.update(_control.NGINX_OPTIONS)
     argument_spec.update(_txn.STATE_OPTIONS)
+    argument_spec.update(_txn.CHECKPOINT_OPTIONS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
     result = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,

@@ -38,6 +38,7 @@ author:
 extends_documentation_fragment:
   - wsproxy.nginx.nginx
   - wsproxy.nginx.transaction
+  - wsproxy.nginx.transaction.CHECKPOINTS
   - wsproxy.nginx.attributes
 attributes:
   check_mode:
@@ -75,14 +76,6 @@ options:
     description: Reload nginx (confirmed) after a successful test.
     type: bool
     default: true
-  reload_timeout:
-    description: Seconds to wait for the reload to be confirmed.
-    type: int
-    default: 10
-  checkpoint_keep:
-    description: How many checkpoints to keep on the host.
-    type: int
-    default: 10
 notes:
   - The limits are per worker. The number of workers (C(worker_processes)) is not changed.
   - C(worker_rlimit_nofile) needs nginx's master to run as root to raise the hard limit; otherwise systemd's
@@ -173,14 +166,8 @@ recovered:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _wsspec
 
-# The transaction options are websocket_proxy's, with the same defaults.
-ARGUMENT_SPEC = dict(
-    worker_connections=dict(type="int"),
-    worker_rlimit_nofile=dict(type="int"),
-    worker_shutdown_timeout=dict(type="str"),
-)
-ARGUMENT_SPEC.update((name, _wsspec.ARGUMENT_SPEC[name]) for name in (
-    "binary", "conf_path", "reload", "reload_timeout", "checkpoint_keep", "state_dir", "lock_timeout"))
+ARGUMENT_SPEC = dict(_wsspec.WORKER_OPTIONS, reload=dict(type="bool", default=True))
+ARGUMENT_SPEC.update(_wsspec.SHARED_OPTIONS)
 
 
 def main():

@@ -39,6 +39,7 @@ author:
 extends_documentation_fragment:
   - wsproxy.nginx.nginx
   - wsproxy.nginx.transaction
+  - wsproxy.nginx.transaction.CHECKPOINTS
   - wsproxy.nginx.attributes
 attributes:
   check_mode:
@@ -186,14 +187,6 @@ options:
     description: Reload nginx (confirmed) after a successful test.
     type: bool
     default: true
-  reload_timeout:
-    description: Seconds to wait for the reload to be confirmed.
-    type: int
-    default: 10
-  checkpoint_keep:
-    description: How many checkpoints to keep on the host.
-    type: int
-    default: 10
 seealso:
   - module: wsproxy.nginx.nginx_info
   - module: wsproxy.nginx.nginx_files

@@ -64,10 +64,11 @@ def take_applied(result, applied):
 
 def apply_files(action, task_vars, files, args, conf_path, managed_marker=None):
     """Run nginx_files on the host with `files` (one transaction) and return its result. `args` are the action's
-    validated options: checkpoint_keep, reload, reload_timeout, binary, state_dir, lock_timeout."""
+    validated options: keep, label, reload, reload_timeout, binary, state_dir, lock_timeout."""
     module_args = {
         "files": files,
-        "keep": args["checkpoint_keep"],
+        "keep": args["keep"],
+        "label": args.get("label"),
         "reload": args["reload"],
         "reload_timeout": args["reload_timeout"],
         "binary": args["binary"],

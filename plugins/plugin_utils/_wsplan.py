@@ -130,8 +130,9 @@ def plan(site, name, state, config, info):
     variable, reused = choose_variable(info, paths, block, warnings)
     files = []
     if state == "present":
-        text = _wsrender.render_site(site, variable)
-        files.append(_file(paths.site, _wsrender.prove(text, _wsrender.site_tree(site, variable), "the site file")))
+        variables, host = {"upgrade": variable, "keepalive": variable}, {"version": info.get("version"), "ipv6": True}
+        text = _wsrender.render_site(site, variables, host)
+        files.append(_file(paths.site, _wsrender.prove(text, _wsrender.site_tree(site, variables, host), "the site file")))
         if paths.site_link:
             files.append({"path": paths.site_link, "state": "link", "target": paths.site})
         map_variable = None if reused else variable

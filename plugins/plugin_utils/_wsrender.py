@@ -128,7 +128,7 @@ def _d(directive, *args, **kwargs):
     return node
 
 
-def _location_tree(site, location, upgrade_variable):
+def _location_tree(site, location, variables):
     body = []
     if site["allowed_origins"]:
         # crossplane gives the condition of an if without its parentheses.
@@ -141,7 +141,7 @@ def _location_tree(site, location, upgrade_variable):
                  _d("proxy_set_header", "X-Forwarded-For", "$proxy_add_x_forwarded_for"),
                  _d("proxy_set_header", "X-Forwarded-Proto", "$scheme")]
     body += [_d("proxy_set_header", "Upgrade", "$http_upgrade"),
-             _d("proxy_set_header", "Connection", "$" + upgrade_variable)]
+             _d("proxy_set_header", "Connection", "$" + connection_variable(site, variables))]
     if site["connect_timeout"]:
         body.append(_d("proxy_connect_timeout", site["connect_timeout"]))
     body += [_d("proxy_read_timeout", location["read_timeout"]), _d("proxy_send_timeout", location["send_timeout"])]
@@ -151,14 +151,20 @@ def _location_tree(site, location, upgrade_variable):
     return _d("location", *args, block=body)
 
 
-def site_tree(site, upgrade_variable):
-    """The directives nginx must see in the site file."""
+def connection_variable(site, variables):
+    """The map variable a site's locations send as Connection (variables: {"upgrade": ..., "keepalive": ...})."""
+    return variables["keepalive"] if site.get("keepalive") else variables["upgrade"]
+
+
+def site_tree(site, variables, host):
+    """The directives nginx must see in the site file. `variables`: the map variables ({"upgrade": name,
+    "keepalive": name}, without $); `host`: what the read found ({"version": "1.22.1", "ipv6": bool})."""
     tree = []
     if site["allowed_origins"]:
         entries = [_d("default", "1"), _d("", "0")] + [_d(origin, "0") for origin in site["allowed_origins"]]
         tree.append(_d("map", "$http_origin", "$wsproxy_origin_denied_%s" % site["var"], block=entries))
     tree.append(_d("upstream", "%s_backend" % site["name"], block=[_d("server", server) for server in site["upstreams"]]))
-    locations = [_location_tree(site, location, upgrade_variable) for location in site["locations"]]
+    locations = [_location_tree(site, location, variables) for location in site["locations"]]
     head = [_d("listen", address) for address in site["listen"]] + [_d("server_name", *site["server_names"])]
     if site["tls"] and site["tls"]["redirect_http"]:
         tree.append(_d("server", block=head + [_d("return", "301", "https://$host$request_uri")]))
@@ -180,8 +186,9 @@ def map_tree(variable):
     return [_d("map", "$http_upgrade", "$" + variable, block=[_d("default", "upgrade"), _d("", "close")])]
 
 
-def render_site(site, upgrade_variable):
-    return _ENV.from_string(_SITE_TEMPLATE).render(site=site, upgrade_variable=upgrade_variable, marker=MANAGED_MARKER)
+def render_site(site, variables, host):
+    return _ENV.from_string(_SITE_TEMPLATE).render(site=site, upgrade_variable=connection_variable(site, variables),
+                                                   host=host, marker=MANAGED_MARKER)
 
 
 def render_map(variable, standalone=True):

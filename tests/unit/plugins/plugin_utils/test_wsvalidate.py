@@ -107,5 +107,6 @@ def test_any_accepted_input_parses_back_to_the_intended_directives(
     for value in [site["name"]] + site["server_names"] + site["listen"] + site["upstreams"] + site["allowed_origins"]:
         assert not DANGEROUS & set(value)
     for variable in ("connection_upgrade", "wsproxy_connection_upgrade"):
-        text = _wsrender.render_site(site, variable)
-        _wsrender.prove(text, _wsrender.site_tree(site, variable), "site")  # raises RenderError on any mismatch
+        variables, host = {"upgrade": variable, "keepalive": variable}, {"version": "1.22.1", "ipv6": True}
+        text = _wsrender.render_site(site, variables, host)
+        _wsrender.prove(text, _wsrender.site_tree(site, variables, host), "site")  # raises RenderError on any mismatch
