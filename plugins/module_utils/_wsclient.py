@@ -337,8 +337,8 @@ class Browser(object):
             name, _e, value = cookie.split(";", 1)[0].partition("=")
             self.cookies[name.strip()] = value.strip()
         if self.sid and unknown_session(status, data):
-            raise ProbeError("not_sticky", "session %s opened, then refused by the next request (%s %s)"
-                             % (self.sid, status, data.decode("utf-8", "replace").strip()[:80]))
+            raise ProbeError("not_sticky", "Engine.IO session %s, opened by one polling request, is unknown to the "
+                             "next (%s %s)" % (self.sid, status, data.decode("utf-8", "replace").strip()[:80]))
         if status != 200:
             raise _Stopped(status, headers)
         return decode_payload(data) if body is None else []
@@ -361,8 +361,8 @@ class Browser(object):
         connection, head = handshake(url, self.host_header, None, self._headers(), self.subprotocols, **self.settings)
         body = head.pop("body", b"")
         if connection is None and unknown_session(head["status"], body):
-            raise ProbeError("not_sticky", "session %s opened, then refused by its WebSocket upgrade (%s %s)"
-                             % (self.sid, head["status"], body.decode("utf-8", "replace").strip()[:80]))
+            raise ProbeError("not_sticky", "Engine.IO session %s, opened by polling, is unknown to its WebSocket "
+                             "upgrade (%s %s)" % (self.sid, head["status"], body.decode("utf-8", "replace").strip()[:80]))
         return connection, head
 
 
