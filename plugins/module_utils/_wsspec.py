@@ -20,15 +20,20 @@ LOCATION_OPTIONS = dict(
     buffering=dict(type="bool"),
     proxy_uri=dict(type="str"),
     probe_path=dict(type="str"),
+    directives=dict(type="list", elements="dict"),
 )
 
 TLS_OPTIONS = dict(
     certificate=dict(type="path", required=True),
     certificate_key=dict(type="path", required=True),
-    listen=dict(type="list", elements="str", default=["443", "[::]:443"]),
+    # None: 443, and [::]:443 where the host has IPv6 (decided when rendering, from the read of the host).
+    listen=dict(type="list", elements="str"),
     redirect_http=dict(type="bool", default=False),
     protocols=dict(type="list", elements="str", default=["TLSv1.2", "TLSv1.3"],
                    choices=["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]),
+    http2=dict(type="bool", default=False),
+    hsts=dict(type="int"),
+    acme_challenge_root=dict(type="path"),
 )
 
 # The options of one site: websocket_proxy's own, and each item of websocket_proxy_sites' `sites`.
@@ -36,14 +41,23 @@ SITE_OPTIONS = dict(
     name=dict(type="str", required=True),
     state=dict(type="str", default="present", choices=["present", "absent"]),
     server_name=dict(type="list", elements="str", default=["_"]),
-    listen=dict(type="list", elements="str", default=["80", "[::]:80"]),
-    upstream=dict(type="list", elements="str", default=["127.0.0.1:3000"]),
+    # None: 80, and [::]:80 where the host has IPv6 (decided when rendering, from the read of the host).
+    listen=dict(type="list", elements="str"),
+    # host:port strings or {address, weight, max_fails, fail_timeout, backup} dicts, checked by _wsvalidate.
+    upstream=dict(type="list", elements="raw", default=["127.0.0.1:3000"]),
+    balance=dict(type="str", default="round_robin", choices=["round_robin", "least_conn", "ip_hash", "hash"]),
+    balance_key=dict(type="str"),
+    keepalive=dict(type="int"),
     locations=dict(type="list", elements="dict", options=LOCATION_OPTIONS, default=[{"path": "/"}]),
     read_timeout=dict(type="raw", default="300s"),
     send_timeout=dict(type="raw", default="300s"),
     connect_timeout=dict(type="raw"),
     forwarded_headers=dict(type="bool", default=True),
     tls=dict(type="dict", options=TLS_OPTIONS),
+    acme_challenge_root=dict(type="path"),
+    access_log=dict(type="raw"),
+    error_log=dict(type="raw"),
+    directives=dict(type="list", elements="dict"),
     allowed_origins=dict(type="list", elements="str"),
     probe_path=dict(type="str"),
 )

@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from jinja2 import Environment, StrictUndefined
 
 from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _layout, _nginx_config
@@ -34,10 +36,38 @@ map $http_origin $wsproxy_origin_denied_{{ site.var }} {
 {% endif %}
 upstream {{ site.name }}_backend {
 {% for server in site.upstreams %}
-    server {{ server }};
+    server {{ server.address }}
+{%- if server.weight is not none %} weight={{ server.weight }}{% endif %}
+{%- if server.max_fails is not none %} max_fails={{ server.max_fails }}{% endif %}
+{%- if server.fail_timeout is not none %} fail_timeout={{ server.fail_timeout }}{% endif %}
+{%- if server.backup %} backup{% endif %};
 {% endfor %}
+{% if site.balance == 'hash' %}
+    hash {{ site.balance_key }} consistent;
+{% elif site.balance != 'round_robin' %}
+    {{ site.balance }};
+{% endif %}
+{% if site.keepalive %}
+    keepalive {{ site.keepalive }};
+{% endif %}
 }
-{% macro locations() %}
+{% macro own_directives(directives, indent) %}
+{% for directive in directives %}
+{{ indent }}{{ directive.name }}{% for arg in directive.args %} {{ arg }}{% endfor %};
+{% endfor %}
+{% endmacro %}
+{% macro server_head() %}
+    server_name {{ site.server_names | join(' ') }};
+{% if site.access_log %}
+    access_log {{ site.access_log.path }}{{ ' ' ~ site.access_log.format if site.access_log.format }};
+{% endif %}
+{% if site.error_log %}
+    error_log {{ site.error_log.path }}{{ ' ' ~ site.error_log.level if site.error_log.level }};
+{% endif %}
+{% if site.directives %}
+{{ own_directives(site.directives, '    ') }}{% endif %}
+{% endmacro %}
+{% macro locations(tls) %}
 {% for location in site.locations %}
 
     location {{ location.modifier ~ ' ' if location.modifier }}{{ location.path }} {
@@ -64,33 +94,57 @@ upstream {{ site.name }}_backend {
 {% if location.buffering is not none %}
         proxy_buffering {{ 'on' if location.buffering else 'off' }};
 {% endif %}
+{% if location.directives %}
+{{ own_directives(location.directives, '        ') }}{% endif %}
+{% if tls and site.tls.hsts is not none and location.directives | selectattr('name', 'equalto', 'add_header') | list %}
+        # an add_header here hides the server's: HSTS again
+        add_header Strict-Transport-Security max-age={{ site.tls.hsts }} always;
+{% endif %}
     }
 {% endfor %}
 {% endmacro %}
 
 server {
-{% for address in site.listen %}
+{% for address in listen %}
     listen {{ address }};
 {% endfor %}
-    server_name {{ site.server_names | join(' ') }};
+{{ server_head() }}{% if site.acme_challenge_root %}
+
+    # ACME HTTP-01 challenges (certbot --webroot -w {{ site.acme_challenge_root }}).
+    location ^~ /.well-known/acme-challenge/ {
+        root {{ site.acme_challenge_root }};
+        default_type text/plain;
+    }
+{% endif %}
 {% if site.tls and site.tls.redirect_http %}
+{% if site.acme_challenge_root %}
+
+    location / {
+        return 301 https://$host$request_uri;
+    }
+{% else %}
 
     return 301 https://$host$request_uri;
+{% endif %}
 {% else %}
-{{ locations() }}{% endif %}
+{{ locations(false) }}{% endif %}
 }
 {% if site.tls %}
 
 server {
-{% for address in site.tls.listen %}
-    listen {{ address }} ssl;
+{% for address in tls_listen %}
+    listen {{ address }} ssl{{ ' http2' if http2_listen }};
 {% endfor %}
-    server_name {{ site.server_names | join(' ') }};
-
-    ssl_certificate {{ site.tls.certificate }};
+{% if http2_directive %}
+    http2 on;
+{% endif %}
+{{ server_head() }}    ssl_certificate {{ site.tls.certificate }};
     ssl_certificate_key {{ site.tls.certificate_key }};
     ssl_protocols {{ site.tls.protocols | join(' ') }};
-{{ locations() }}}
+{% if site.tls.hsts is not none %}
+    add_header Strict-Transport-Security max-age={{ site.tls.hsts }} always;
+{% endif %}
+{{ locations(true) }}}
 {% endif %}
 """
 
@@ -128,7 +182,7 @@ def _d(directive, *args, **kwargs):
     return node
 
 
-def _location_tree(site, location, variables):
+def _location_tree(site, location, variables, tls=False):
     body = []
     if site["allowed_origins"]:
         # crossplane gives the condition of an if without its parentheses.
@@ -147,13 +201,79 @@ def _location_tree(site, location, variables):
     body += [_d("proxy_read_timeout", location["read_timeout"]), _d("proxy_send_timeout", location["send_timeout"])]
     if location["buffering"] is not None:
         body.append(_d("proxy_buffering", "on" if location["buffering"] else "off"))
+    own = location.get("directives") or []
+    body += [_d(directive["name"], *directive["args"]) for directive in own]
+    if tls and site["tls"]["hsts"] is not None and any(directive["name"] == "add_header" for directive in own):
+        # nginx inherits add_header only into a location that has none of its own.
+        body.append(_hsts(site))
     args = ([location["modifier"]] if location["modifier"] else []) + [location["path"]]
     return _d("location", *args, block=body)
+
+
+def _hsts(site):
+    return _d("add_header", "Strict-Transport-Security", "max-age=%d" % site["tls"]["hsts"], "always")
 
 
 def connection_variable(site, variables):
     """The map variable a site's locations send as Connection (variables: {"upgrade": ..., "keepalive": ...})."""
     return variables["keepalive"] if site.get("keepalive") else variables["upgrade"]
+
+
+HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
+
+
+def version_tuple(version):
+    """'1.25.1' -> (1, 25, 1); None or an unreadable version -> None."""
+    numbers = re.findall(r"\d+", version or "")
+    return tuple(int(number) for number in numbers[:3]) if numbers else None
+
+
+def http2_directive(host):
+    """Whether this host's nginx takes `http2 on;` (1.25.1 and later) rather than `listen ... ssl http2`."""
+    version = version_tuple(host.get("version"))
+    return version is not None and version >= HTTP2_DIRECTIVE_SINCE
+
+
+def listen_addresses(site, host):
+    """(plain, tls) listen addresses: as given, or by default the port on IPv4, and on IPv6 where the host has it."""
+    ipv6 = host.get("ipv6", True)
+    plain = site["listen"] if site["listen"] is not None else ["80"] + (["[::]:80"] if ipv6 else [])
+    tls = None
+    if site["tls"]:
+        tls = site["tls"]["listen"] if site["tls"]["listen"] is not None else ["443"] + (["[::]:443"] if ipv6 else [])
+    return plain, tls
+
+
+def _server_head(site):
+    head = [_d("server_name", *site["server_names"])]
+    if site.get("access_log"):
+        log = site["access_log"]
+        head.append(_d("access_log", log["path"], *([log["format"]] if log["format"] else [])))
+    if site.get("error_log"):
+        log = site["error_log"]
+        head.append(_d("error_log", log["path"], *([log["level"]] if log["level"] else [])))
+    head += [_d(directive["name"], *directive["args"]) for directive in site.get("directives") or []]
+    return head
+
+
+def _upstream_tree(site):
+    servers = []
+    for server in site["upstreams"]:
+        args = [server["address"]]
+        for key in ("weight", "max_fails", "fail_timeout"):
+            if server[key] is not None:
+                args.append("%s=%s" % (key, server[key]))
+        if server["backup"]:
+            args.append("backup")
+        servers.append(_d("server", *args))
+    if site["balance"] == "hash":
+        servers.append(_d("hash", site["balance_key"], "consistent"))
+    elif site["balance"] != "round_robin":
+        servers.append(_d(site["balance"]))
+    if site["keepalive"]:
+        # after the balancing method, as nginx requires
+        servers.append(_d("keepalive", str(site["keepalive"])))
+    return _d("upstream", "%s_backend" % site["name"], block=servers)
 
 
 def site_tree(site, variables, host):
@@ -163,22 +283,35 @@ def site_tree(site, variables, host):
     if site["allowed_origins"]:
         entries = [_d("default", "1"), _d("", "0")] + [_d(origin, "0") for origin in site["allowed_origins"]]
         tree.append(_d("map", "$http_origin", "$wsproxy_origin_denied_%s" % site["var"], block=entries))
-    tree.append(_d("upstream", "%s_backend" % site["name"], block=[_d("server", server) for server in site["upstreams"]]))
-    locations = [_location_tree(site, location, variables) for location in site["locations"]]
-    head = [_d("listen", address) for address in site["listen"]] + [_d("server_name", *site["server_names"])]
+    tree.append(_upstream_tree(site))
+    plain_listen, tls_listen = listen_addresses(site, host)
+    head = [_d("listen", address) for address in plain_listen] + _server_head(site)
+    if site["acme_challenge_root"]:
+        head.append(_d("location", "^~", "/.well-known/acme-challenge/", block=[
+            _d("root", site["acme_challenge_root"]), _d("default_type", "text/plain")]))
+    redirect = _d("return", "301", "https://$host$request_uri")
     if site["tls"] and site["tls"]["redirect_http"]:
-        tree.append(_d("server", block=head + [_d("return", "301", "https://$host$request_uri")]))
+        # With an ACME location the 301 moves into location /, so that the challenge location wins.
+        tree.append(_d("server", block=head + [_d("location", "/", block=[redirect]) if site["acme_challenge_root"]
+                                               else redirect]))
     else:
-        tree.append(_d("server", block=head + locations))
+        tree.append(_d("server", block=head + [_location_tree(site, location, variables) for location in site["locations"]]))
     if site["tls"]:
         tls = site["tls"]
-        head = [_d("listen", address, "ssl") for address in tls["listen"]] + [
-            _d("server_name", *site["server_names"]),
+        http2 = tls["http2"] and http2_directive(host)
+        listen_args = ["ssl", "http2"] if tls["http2"] and not http2 else ["ssl"]
+        head = [_d("listen", address, *listen_args) for address in tls_listen]
+        if http2:
+            head.append(_d("http2", "on"))
+        head += _server_head(site) + [
             _d("ssl_certificate", tls["certificate"]),
             _d("ssl_certificate_key", tls["certificate_key"]),
             _d("ssl_protocols", *tls["protocols"]),
         ]
-        tree.append(_d("server", block=head + locations))
+        if tls["hsts"] is not None:
+            head.append(_hsts(site))
+        tree.append(_d("server", block=head + [_location_tree(site, location, variables, tls=True)
+                                               for location in site["locations"]]))
     return tree
 
 
@@ -187,8 +320,12 @@ def map_tree(variable):
 
 
 def render_site(site, variables, host):
-    return _ENV.from_string(_SITE_TEMPLATE).render(site=site, upgrade_variable=connection_variable(site, variables),
-                                                   host=host, marker=MANAGED_MARKER)
+    plain_listen, tls_listen = listen_addresses(site, host)
+    http2 = bool(site["tls"] and site["tls"]["http2"])
+    return _ENV.from_string(_SITE_TEMPLATE).render(
+        site=site, upgrade_variable=connection_variable(site, variables), listen=plain_listen, tls_listen=tls_listen,
+        http2_directive=http2 and http2_directive(host), http2_listen=http2 and not http2_directive(host),
+        marker=MANAGED_MARKER)
 
 
 def render_map(variable, standalone=True):

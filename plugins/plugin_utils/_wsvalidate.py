@@ -6,14 +6,18 @@
 
 Nothing user-supplied is escaped or quoted into nginx syntax: a value either matches the shape its directive
 takes, or the task fails naming the option and the value. The characters that would change nginx's parse
-(`;`, `{`, `}`, quotes, `$`, `#`, whitespace, control characters) are in none of the allowlists.
+(`;`, `{`, `}`, quotes, `#`, whitespace, control characters) are in none of the allowlists; `$` only where a
+variable is meant (balance_key, from a list of variables, and the arguments of `directives`).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
+
+from crossplane import analyzer as _crossplane_analyzer
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -28,6 +32,22 @@ URI_PATH_RE = re.compile(r"^/[A-Za-z0-9._~!*()@:+,=/%-]*$")
 FILE_PATH_RE = re.compile(r"^/[A-Za-z0-9._/+@-]+$")
 ORIGIN_RE = re.compile(r"^https?://%s(?::\d{1,5})?$" % _HOSTNAME)
 TIMEOUT_RE = re.compile(r"^(?P<number>\d{1,7})(?P<unit>ms|s|m|h)?$")
+LOG_FORMAT_RE = re.compile(r"^[A-Za-z0-9_]+$")
+LOG_LEVELS = ("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg")
+# One argument of a `directives` entry: nginx variables ($) are allowed, nothing that changes nginx's parse is.
+DIRECTIVE_ARG_RE = re.compile(r"^[A-Za-z0-9_./:=,+*@%$!~^?()\[\]|-]+$")
+DIRECTIVE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# balance_key: nginx variables from this list, joined by safe literal characters. A name listed here ends at the
+# next character that cannot continue a variable name; the *_NAME families take the longest name, as nginx does.
+_KEY_VARIABLE = (r"\$(?:(?:remote_addr|binary_remote_addr|remote_user|request_uri|uri|args|host|server_name|scheme)"
+                 r"(?![A-Za-z0-9_])|(?:cookie|arg)_[A-Za-z0-9_]+|http_[a-z0-9_]+)")
+BALANCE_KEY_RE = re.compile(r"^(?:%s|[A-Za-z0-9_.:/@,=+-])+$" % _KEY_VARIABLE)
+_KEY_VARIABLE_RE = re.compile(_KEY_VARIABLE)
+# A hash key that changes from one request of a client to the next spreads one Socket.IO session over backends.
+PER_REQUEST_KEY_RE = re.compile(r"\$(?:request_uri|uri|args|arg_t|arg_sid)(?![A-Za-z0-9_])")
+STICKY_BALANCE = ("ip_hash", "hash")
+ACME_PATH = "/.well-known/acme-challenge/"
+UPSTREAM_KEYS = ("address", "weight", "max_fails", "fail_timeout", "backup")
 
 
 class InvalidOption(Exception):
@@ -108,6 +128,255 @@ def site_name(value):
     return _check(NAME_RE, "name", value, "expected ^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
+def _integer(option, value, low, high):
+    """An int (or a string of digits) within [low, high]; bools are not numbers here."""
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and re.match(r"^\d{1,10}$", value):
+        number = int(value)
+    if number is None or not low <= number <= high:
+        raise InvalidOption(option, value, "expected an integer from %d to %d" % (low, high))
+    return number
+
+
+def _address(option, value):
+    _check(UPSTREAM_RE, option, value, "expected host:port, [IPv6]:port or unix:/path")
+    match = UPSTREAM_RE.match(value)
+    if match.group("port"):
+        _port_ok(option, value, match)
+    return value
+
+
+def _upstream(index, item):
+    """One backend: "host:port" or {address, weight, max_fails, fail_timeout, backup}."""
+    option = "upstream[%d]" % index
+    if isinstance(item, str):
+        return {"address": _address(option, item), "weight": None, "max_fails": None, "fail_timeout": None,
+                "backup": False}
+    if not isinstance(item, dict):
+        raise InvalidOption(option, item, "expected host:port, [IPv6]:port, unix:/path or a dict with address")
+    unknown = sorted(str(key) for key in item if key not in UPSTREAM_KEYS)
+    if unknown:
+        raise InvalidOption(option + "." + unknown[0], item[unknown[0]] if unknown[0] in item else None,
+                            "unknown key; an upstream item takes %s" % ", ".join(UPSTREAM_KEYS))
+    if item.get("address") is None:
+        raise InvalidOption(option + ".address", None, "every upstream item needs an address")
+    backup = item.get("backup", False)
+    if backup is None:
+        backup = False
+    if not isinstance(backup, bool):
+        raise InvalidOption(option + ".backup", backup, "expected true or false")
+    return {
+        "address": _address(option + ".address", item["address"]),
+        "weight": None if item.get("weight") is None else _integer(option + ".weight", item["weight"], 1, 1000),
+        "max_fails": None if item.get("max_fails") is None else _integer(option + ".max_fails", item["max_fails"], 0, 1000),
+        "fail_timeout": None if item.get("fail_timeout") is None else timeout(option + ".fail_timeout", item["fail_timeout"]),
+        "backup": backup,
+    }
+
+
+def _balance(params, upstreams, locations):
+    """(balance, key): the upstream's balancing method and, for hash, its key."""
+    balance = params.get("balance") or "round_robin"
+    key = params.get("balance_key")
+    if key is not None:
+        if balance != "hash":
+            raise InvalidOption("balance_key", key, "only balance=hash takes a key (balance=%r)" % balance)
+        if not isinstance(key, str) or not BALANCE_KEY_RE.match(key):
+            raise InvalidOption("balance_key", key, "expected nginx variables ($remote_addr, $binary_remote_addr, "
+                                "$remote_user, $request_uri, $uri, $args, $host, $server_name, $scheme, $cookie_NAME, "
+                                "$arg_NAME, $http_NAME) joined by letters, digits or _.:/@,=+-")
+        if not _KEY_VARIABLE_RE.search(key):
+            raise InvalidOption("balance_key", key, "a key without a variable sends every client to one backend")
+    elif balance == "hash":
+        key = "$remote_addr"
+    if balance in STICKY_BALANCE:
+        for index, server in enumerate(upstreams):
+            if server["backup"]:
+                raise InvalidOption("upstream[%d].backup" % index, True,
+                                    "nginx refuses backup servers with balance=%s" % balance)
+    primaries = [server for server in upstreams if not server["backup"]]
+    socketio = [location for location in locations if location["socketio"]]
+    if socketio and len(primaries) > 1:
+        if balance not in STICKY_BALANCE:
+            raise InvalidOption("balance", balance, (
+                "a Socket.IO location (%s) on %d backends needs sticky sessions (browsers poll before they upgrade, and "
+                "every request of a session must reach the same backend): set balance: ip_hash or balance: hash"
+                % (socketio[0]["path"], len(primaries))))
+        if balance == "hash" and PER_REQUEST_KEY_RE.search(key):
+            raise InvalidOption("balance_key", key, (
+                "changes between the requests of one Socket.IO session (location %s on %d backends): hash on a client "
+                "key such as $remote_addr or $cookie_NAME, or set balance: ip_hash" % (socketio[0]["path"], len(primaries))))
+    return balance, key
+
+
+def _directive_masks(name, context):
+    """crossplane's masks of `name` that allow `context` (server or location), and whether the name is known."""
+    masks = _crossplane_analyzer.DIRECTIVES.get(name)
+    if not masks:
+        return None
+    bit = _CONTEXT_BITS[context]
+    return [mask for mask in masks if mask & bit]
+
+
+_CONTEXT_BITS = {"server": _crossplane_analyzer.NGX_HTTP_SRV_CONF, "location": _crossplane_analyzer.NGX_HTTP_LOC_CONF}
+_ARGUMENT_COUNTS = [_crossplane_analyzer.NGX_CONF_NOARGS, _crossplane_analyzer.NGX_CONF_TAKE1,
+                    _crossplane_analyzer.NGX_CONF_TAKE2, _crossplane_analyzer.NGX_CONF_TAKE3,
+                    _crossplane_analyzer.NGX_CONF_TAKE4, _crossplane_analyzer.NGX_CONF_TAKE5,
+                    _crossplane_analyzer.NGX_CONF_TAKE6, _crossplane_analyzer.NGX_CONF_TAKE7]
+# What every site writes itself; a second copy would conflict with it or silently win over it.
+OWNED_DIRECTIVES = {
+    "listen": "listen (use the listen and tls.listen options)",
+    "server_name": "server_name (use the server_name option)",
+    "proxy_pass": "proxy_pass (use upstream and locations[].proxy_uri)",
+    "proxy_http_version": "proxy_http_version 1.1 in every location",
+    "ssl": "TLS (use the tls option)",
+    "ssl_certificate": "ssl_certificate (use tls.certificate)",
+    "ssl_certificate_key": "ssl_certificate_key (use tls.certificate_key)",
+    "ssl_protocols": "ssl_protocols (use tls.protocols)",
+    "http2": "http2 (use tls.http2)",
+}
+_FORWARDED_HEADERS = ("host", "x-real-ip", "x-forwarded-for", "x-forwarded-proto")
+
+
+def _arguments_fit(mask, args):
+    if mask & _crossplane_analyzer.NGX_CONF_ANY:
+        return True
+    if mask & _crossplane_analyzer.NGX_CONF_FLAG:
+        return len(args) == 1 and args[0].lower() in ("on", "off")
+    if mask & _crossplane_analyzer.NGX_CONF_1MORE:
+        return len(args) >= 1
+    if mask & _crossplane_analyzer.NGX_CONF_2MORE:
+        return len(args) >= 2
+    return len(args) < len(_ARGUMENT_COUNTS) and bool(mask & _ARGUMENT_COUNTS[len(args)])
+
+
+def _argument(option, entry, name, value):
+    if isinstance(value, bool):
+        return "on" if value else "off"  # YAML 1.1 reads `gzip: on` as true
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str) or not DIRECTIVE_ARG_RE.match(value):
+        raise InvalidOption(option, entry, (
+            "%s: argument %r is not allowed: one word of letters, digits and _./:=,+*@%%$!~^?()[]|- per argument "
+            "(several arguments as a list; no spaces, quotes, ;, {, }, # or control characters)" % (name, value)))
+    return value
+
+
+def directive(option, entry, context, site_facts):
+    """One `directives` item ({name: arguments}) for a server or a location -> {"name", "args"}, or InvalidOption."""
+    if not isinstance(entry, dict) or len(entry) != 1:
+        raise InvalidOption(option, entry, "expected one {name: arguments} per item, for example {client_max_body_size: 50m}")
+    name, raw = next(iter(entry.items()))
+    if not isinstance(name, str) or not DIRECTIVE_NAME_RE.match(name):
+        raise InvalidOption(option, entry, "%r is not an nginx directive name" % (name,))
+    if name == "include":
+        raise InvalidOption(option, entry, "include: refused, an included file would reach nginx unchecked")
+    if name.startswith("perl") or "lua" in name:
+        raise InvalidOption(option, entry, "%s: embedded code (perl, lua) is refused" % name)
+    if name in OWNED_DIRECTIVES:
+        raise InvalidOption(option, entry, "%s: the collection sets %s" % (name, OWNED_DIRECTIVES[name]))
+    masks = _directive_masks(name, context)
+    if masks is None:
+        raise InvalidOption(option, entry, "%s: not an nginx directive (crossplane's table of nginx directives does "
+                                           "not list it)" % name)
+    if any(mask & _crossplane_analyzer.NGX_CONF_BLOCK for mask in _crossplane_analyzer.DIRECTIVES[name]):
+        raise InvalidOption(option, entry, "%s: a block directive; only simple directives are allowed" % name)
+    if not masks:
+        raise InvalidOption(option, entry, "%s: not allowed in a %s block" % (name, context))
+    if raw is None:
+        values = []
+    elif isinstance(raw, list):
+        values = raw
+    else:
+        values = [raw]
+    args = [_argument(option, entry, name, value) for value in values]
+    if not any(_arguments_fit(mask, args) for mask in masks):
+        raise InvalidOption(option, entry, "%s: nginx does not take %d argument%s %s" % (
+            name, len(args), "" if len(args) == 1 else "s", " ".join(args) or "(none)"))
+    if name == "proxy_set_header" and args:
+        header = args[0].lower()
+        if header in ("upgrade", "connection"):
+            raise InvalidOption(option, entry, "proxy_set_header %s: the collection sets the WebSocket headers in every "
+                                               "location" % args[0])
+        if header in _FORWARDED_HEADERS and site_facts["forwarded_headers"]:
+            raise InvalidOption(option, entry, "proxy_set_header %s: already sent (forwarded_headers); set "
+                                               "forwarded_headers: false to send your own" % args[0])
+        if context == "server":
+            raise InvalidOption(option, entry, (
+                "proxy_set_header: every location sets its own headers, so nginx never uses a server-level one; put it "
+                "in locations[].directives"))
+    if name == "return" and context == "server" and (site_facts["redirect_http"] or site_facts["acme"]):
+        raise InvalidOption(option, entry, "return: the plain HTTP server already redirects or serves ACME challenges")
+    if name == "add_header" and args and args[0].lower() == "strict-transport-security" and site_facts["hsts"]:
+        raise InvalidOption(option, entry, "add_header Strict-Transport-Security: the collection sets it (tls.hsts)")
+    return {"name": name, "args": args}
+
+
+def directives(option, entries, context, site_facts):
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise InvalidOption(option, entries, "expected a list of {name: arguments}")
+    return [directive("%s[%d]" % (option, index), entry, context, site_facts) for index, entry in enumerate(entries)]
+
+
+def _log(option, value, second, choices_re, why):
+    """access_log / error_log: a path, {path, <second>}, or (access_log) off."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"path": value}
+    if not isinstance(value, dict) or value.get("path") is None or set(value) - {"path", second}:
+        raise InvalidOption(option, value, "expected a path or {path: /var/log/..., %s: ...}" % second)
+    path = value["path"]
+    extra = value.get(second)
+    if path == "off" and option == "access_log":
+        if extra is not None:
+            raise InvalidOption(option + "." + second, extra, "access_log off takes no %s" % second)
+        return {"path": "off", second: None}
+    _check(FILE_PATH_RE, option + ".path", path, "expected an absolute file path%s" % (
+        " or off" if option == "access_log" else ""))
+    if extra is not None:
+        _check(choices_re, option + "." + second, extra, why)
+    return {"path": path, second: extra}
+
+
+def _acme_root(params):
+    """(path, option) of the ACME webroot from acme_challenge_root and/or tls.acme_challenge_root."""
+    top = params.get("acme_challenge_root")
+    nested = (params.get("tls") or {}).get("acme_challenge_root")
+    if top is not None and nested is not None and top != nested:
+        raise InvalidOption("tls.acme_challenge_root", nested,
+                            "differs from acme_challenge_root=%r; set one of them" % top)
+    option = "tls.acme_challenge_root" if nested is not None else "acme_challenge_root"
+    root = nested if nested is not None else top
+    if root is None:
+        return None, None
+    _check(FILE_PATH_RE, option, root, "expected an absolute directory path")
+    return root.rstrip("/") or "/", option
+
+
+def _tls(params):
+    tls_params = params.get("tls")
+    if not tls_params:
+        return None
+    tls = {
+        "certificate": _check(FILE_PATH_RE, "tls.certificate", tls_params["certificate"], "expected an absolute file path"),
+        "certificate_key": _check(FILE_PATH_RE, "tls.certificate_key", tls_params["certificate_key"],
+                                  "expected an absolute file path"),
+        "listen": None if tls_params.get("listen") is None else listen("tls.listen", tls_params["listen"]),
+        "redirect_http": tls_params["redirect_http"],
+        "protocols": tls_params["protocols"],
+        "http2": bool(tls_params.get("http2")),
+        "hsts": None if tls_params.get("hsts") is None else _integer("tls.hsts", tls_params["hsts"], 0, 315360000),
+    }
+    if not tls["protocols"]:
+        raise InvalidOption("tls.protocols", [], "at least one protocol is needed")
+    return tls
+
+
 def site(params):
     """The validated, normalized site model, or InvalidOption."""
     name = site_name(params["name"])
@@ -117,15 +386,13 @@ def site(params):
     ]
     if not server_names:
         raise InvalidOption("server_name", params["server_name"], "at least one server name is needed")
-    upstreams = []
-    for value in params["upstream"]:
-        _check(UPSTREAM_RE, "upstream", value, "expected host:port, [IPv6]:port or unix:/path")
-        match = UPSTREAM_RE.match(value)
-        if match.group("port"):
-            _port_ok("upstream", value, match)
-        upstreams.append(value)
+    if not isinstance(params["upstream"], list):
+        raise InvalidOption("upstream", params["upstream"], "expected a list of backends")
+    upstreams = [_upstream(index, item) for index, item in enumerate(params["upstream"])]
     if not upstreams:
         raise InvalidOption("upstream", params["upstream"], "at least one backend is needed")
+    if all(server["backup"] for server in upstreams):
+        raise InvalidOption("upstream", params["upstream"], "at least one backend must not be a backup")
     defaults = {
         "read_timeout": timeout("read_timeout", params["read_timeout"]),
         "send_timeout": timeout("send_timeout", params["send_timeout"]),
@@ -136,18 +403,21 @@ def site(params):
     keys = [(loc["modifier"] == "=", loc["path"]) for loc in locations]
     if len(set(keys)) != len(keys):
         raise InvalidOption("locations", [loc["path"] for loc in locations], "two locations for the same path")
-    tls = None
-    if params.get("tls"):
-        tls = {
-            "certificate": _check(FILE_PATH_RE, "tls.certificate", params["tls"]["certificate"], "expected an absolute file path"),
-            "certificate_key": _check(FILE_PATH_RE, "tls.certificate_key", params["tls"]["certificate_key"],
-                                      "expected an absolute file path"),
-            "listen": listen("tls.listen", params["tls"]["listen"]),
-            "redirect_http": params["tls"]["redirect_http"],
-            "protocols": params["tls"]["protocols"],
-        }
-        if not tls["protocols"]:
-            raise InvalidOption("tls.protocols", [], "at least one protocol is needed")
+    balance, balance_key = _balance(params, upstreams, locations)
+    keepalive = params.get("keepalive")
+    if keepalive is not None:
+        keepalive = _integer("keepalive", keepalive, 1, 1024)
+    acme_root, acme_option = _acme_root(params)
+    tls = _tls(params)
+    if acme_root:
+        for index, location in enumerate(locations):
+            if location["path"] == ACME_PATH and location["modifier"] != "=":
+                raise InvalidOption("locations[%d].path" % index, location["path"],
+                                    "the ACME challenge location of %s serves this path" % acme_option)
+    facts = {"forwarded_headers": params["forwarded_headers"], "redirect_http": bool(tls and tls["redirect_http"]),
+             "acme": bool(acme_root), "hsts": tls is not None and tls["hsts"] is not None}
+    for index, (location, raw) in enumerate(zip(locations, params["locations"])):
+        location["directives"] = directives("locations[%d].directives" % index, raw.get("directives"), "location", facts)
     origins = [
         _check(ORIGIN_RE, "allowed_origins", value, "expected scheme://host[:port], for example https://app.example.com")
         for value in params.get("allowed_origins") or []
@@ -157,11 +427,38 @@ def site(params):
         # nginx variable names take no dots or dashes.
         "var": re.sub(r"[^a-z0-9_]", "_", name),
         "server_names": server_names,
-        "listen": listen("listen", params["listen"]),
+        # None: the host decides (80, and [::]:80 where it has IPv6).
+        "listen": None if params.get("listen") is None else listen("listen", params["listen"]),
         "upstreams": upstreams,
+        "balance": balance,
+        "balance_key": balance_key,
+        "keepalive": keepalive,
         "locations": locations,
         "connect_timeout": timeout("connect_timeout", params["connect_timeout"]) if params.get("connect_timeout") else None,
         "forwarded_headers": params["forwarded_headers"],
         "tls": tls,
+        "acme_challenge_root": acme_root,
+        "acme_option": acme_option,
+        "access_log": _log("access_log", params.get("access_log"), "format", LOG_FORMAT_RE,
+                           "expected a log_format name (letters, digits, _)"),
+        "error_log": _log("error_log", params.get("error_log"), "level",
+                          re.compile(r"^(?:%s)$" % "|".join(LOG_LEVELS)), "expected one of %s" % ", ".join(LOG_LEVELS)),
+        "directives": directives("directives", params.get("directives"), "server", facts),
         "allowed_origins": origins,
     }
+
+
+def host_paths(site_model):
+    """[(option, path, kind)]: what must exist on the host (kind "file" or "dir") before anything is written."""
+    paths = []
+    if site_model["tls"]:
+        paths += [("tls.certificate", site_model["tls"]["certificate"], "file"),
+                  ("tls.certificate_key", site_model["tls"]["certificate_key"], "file")]
+    if site_model["acme_challenge_root"]:
+        paths.append((site_model["acme_option"], site_model["acme_challenge_root"], "dir"))
+    for option in ("access_log", "error_log"):
+        log = site_model[option]
+        if log and log["path"] != "off":
+            # nginx creates the log file, not its directory.
+            paths.append((option, os.path.dirname(log["path"]), "dir"))
+    return paths
