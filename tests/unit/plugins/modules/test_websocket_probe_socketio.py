@@ -188,3 +188,42 @@ def test_targets_all_good_and_option_errors(run_module, balanced, backends):
     assert both["failed"] is True and "mutually exclusive" in both["msg"]
     bad = run_module(PROBE, {"targets": [{"url": backends[0].url}, {"url": "ftp://x/"}]})
     assert bad["failed"] is True and bad["msg"].startswith("targets[1].url='ftp://x/'")
+
+
+def test_socketio_over_tls_with_host_and_origin(run_module, running_nginx, backends, tmp_path):
+    import subprocess
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    proc = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=sio.test", "-days", "1",
+                           "-keyout", key, "-out", cert], capture_output=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip("openssl is not available")
+    port = free_port()
+    running_nginx.tree.write("etc/nginx/conf.d/tls.conf", (
+        "map $http_upgrade $connection_upgrade {\n    default upgrade;\n    '' close;\n}\n"
+        "server {\n    listen 127.0.0.1:%d ssl;\n    server_name sio.test;\n    ssl_certificate %s;\n"
+        "    ssl_certificate_key %s;\n    location /socket.io/ {\n        proxy_pass http://127.0.0.1:%d;\n%s    }\n}\n")
+        % (port, cert, key, backends[0].port, PROXY))
+    assert nginx("-c", running_nginx.conf_path, "-s", "reload").returncode == 0
+    _wait_listening(port)
+    args = {"url": "wss://127.0.0.1:%d/socket.io/" % port, "host": "sio.test", "origin": "https://sio.test",
+            "socketio": True, "echo_text": TEXT, "sessions": 2}
+    refused = run_module(PROBE, args)  # a self-signed certificate
+    assert refused["failed"] is True and refused["diagnosis"]["code"] == "tls_error", refused.get("diagnosis")
+    result = run_module(PROBE, dict(args, validate_certs=False))
+    assert result.get("failed") is not True, result
+    assert (result["status"], result["echo"], result["sessions"]) == (101, TEXT, {"succeeded": 2, "ran": 2})
+    trusted = run_module(PROBE, dict(args, ca_path=cert))
+    assert trusted.get("failed") is not True, trusted
+
+
+def test_polling_passes_but_the_upgrade_does_not(run_module, running_nginx, backends):
+    # The classic mistake: no Upgrade/Connection headers. Polling works, the upgrade of the session is refused.
+    port = free_port()
+    running_nginx.tree.write("etc/nginx/conf.d/plain.conf", "server {\n    listen 127.0.0.1:%d;\n"
+                             "    location /socket.io/ {\n        proxy_pass http://127.0.0.1:%d;\n    }\n}\n"
+                             % (port, backends[0].port))
+    assert nginx("-c", running_nginx.conf_path, "-s", "reload").returncode == 0
+    _wait_listening(port)
+    result = run_module(PROBE, {"url": sio_url(port), "socketio": True, "echo_text": TEXT, "backend_url": backends[0].url})
+    assert result["failed"] is True and result["status"] == 400 and result["sid"]
+    assert result["backend"]["status"] == 101 and result["diagnosis"]["code"] == "proxy_no_upgrade"
