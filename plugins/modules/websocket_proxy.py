@@ -68,16 +68,52 @@ options:
     elements: str
     default: [_]
   listen:
-    description: Plain HTTP listen addresses (C(PORT), C(ADDRESS:PORT), C([IPv6]:PORT)).
+    description:
+      - Plain HTTP listen addresses (C(PORT), C(ADDRESS:PORT), C([IPv6]:PORT)), used as given.
+      - When not set, C(80) and C([::]:80) where the host has IPv6 (C(80) alone on a host without IPv6, where
+        nginx could not bind C([::]:80)).
     type: list
     elements: str
-    default: ["80", "[::]:80"]
   upstream:
     description:
-      - The backends, rendered as C(upstream NAME_backend {}) (C(host:port), C([v6]:port) or C(unix:/path)).
+      - The backends, rendered as C(upstream NAME_backend {}). Each item is an address (C(host:port),
+        C([v6]:port) or C(unix:/path)), or a dict with C(address) and optional C(weight) (1-1000),
+        C(max_fails) (0-1000), C(fail_timeout) (seconds or an nginx time) and C(backup) (a bool), rendered as
+        C(server ADDRESS weight=N max_fails=N fail_timeout=T backup;).
+      - nginx refuses C(backup) servers with O(balance=ip_hash) or O(balance=hash); so does this module, naming
+        C(upstream[N].backup).
     type: list
-    elements: str
+    elements: raw
     default: ["127.0.0.1:3000"]
+  balance:
+    description:
+      - How the upstream spreads connections over its servers. V(round_robin) is nginx's default (nothing
+        rendered), V(least_conn) renders C(least_conn;), V(ip_hash) C(ip_hash;) and V(hash)
+        C(hash KEY consistent;) with O(balance_key) (default C($remote_addr)).
+      - A site with a Socket.IO location (O(locations[].socketio=true)) on more than one non-backup server needs
+        sticky sessions, because a browser's Socket.IO client polls over HTTP before it upgrades and every
+        request of one session must reach the same backend; such a site is refused unless O(balance=ip_hash)
+        or O(balance=hash) on a key that stays the same for a client (not C($request_uri), C($uri), C($args),
+        C($arg_sid) or C($arg_t)).
+    type: str
+    choices: [round_robin, least_conn, ip_hash, hash]
+    default: round_robin
+  balance_key:
+    description:
+      - The key of O(balance=hash). nginx variables from this list - C($remote_addr), C($binary_remote_addr),
+        C($remote_user), C($request_uri), C($uri), C($args), C($host), C($server_name), C($scheme),
+        C($cookie_NAME), C($arg_NAME), C($http_NAME) - alone or joined by letters, digits and C(_.:/@,=+-), for
+        example C($cookie_session) or C($http_x_tenant:$remote_addr). At least one variable; no spaces, quotes
+        or braces.
+      - Defaults to C($remote_addr) with O(balance=hash); only O(balance=hash) takes a key.
+    type: str
+  keepalive:
+    description:
+      - Idle keepalive connections to the backends kept by each worker (1-1024), rendered as C(keepalive N;)
+        in the upstream. The site's locations then send, as C(Connection), a map variable that is C(upgrade) for
+        a WebSocket handshake and empty otherwise (the collection's map file holds it), so ordinary requests
+        reuse upstream connections while WebSockets still upgrade.
+    type: int
   locations:
     description: The proxied locations. Each one is a WebSocket location.
     type: list
@@ -96,7 +132,7 @@ options:
       socketio:
         description:
           - A Socket.IO location as in the guide - C(^~) prefix, C(proxy_buffering off), 600 s timeouts (unless
-            set here).
+            set here). On several backends it needs O(balance=ip_hash) or O(balance=hash).
         type: bool
         default: false
       read_timeout:
@@ -120,6 +156,16 @@ options:
             C(doctor.yml) playbooks, the role); defaults to O(probe_path), then O(locations[].path). Not part of
             the nginx configuration.
         type: str
+      directives:
+        description:
+          - "More directives for this location, rendered after the collection's own, for example
+            C([{proxy_buffer_size: 16k}, {proxy_set_header: [X-Tenant, $http_x_tenant]}]). The same rules as
+            O(directives), for the C(location) context."
+          - C(proxy_set_header) of C(Upgrade) and C(Connection) is refused (and of C(Host), C(X-Real-IP),
+            C(X-Forwarded-For), C(X-Forwarded-Proto) while O(forwarded_headers=true)). With O(tls.hsts), a location
+            with its own C(add_header) repeats the HSTS header in the TLS server (nginx would not inherit it).
+        type: list
+        elements: dict
   probe_path:
     description:
       - The path probes use for locations without their own O(locations[].probe_path), for example the
@@ -144,6 +190,8 @@ options:
     description:
       - Add a C(wss://) server block terminating TLS. The plain HTTP server keeps proxying unless
         O(tls.redirect_http=true), which makes it redirect to HTTPS instead.
+      - The certificate and key must exist on the host before the change (checked in the read, nothing written
+        otherwise).
     type: dict
     suboptions:
       certificate:
@@ -155,12 +203,15 @@ options:
         type: path
         required: true
       listen:
-        description: TLS listen addresses.
+        description:
+          - TLS listen addresses, used as given.
+          - When not set, C(443) and C([::]:443) where the host has IPv6.
         type: list
         elements: str
-        default: ["443", "[::]:443"]
       redirect_http:
-        description: Make the plain HTTP server answer C(301) to the HTTPS site.
+        description:
+          - Make the plain HTTP server answer C(301) to the HTTPS site. With O(acme_challenge_root) the redirect
+            moves into C(location /), so ACME challenges are still served over plain HTTP.
         type: bool
         default: false
       protocols:
@@ -169,6 +220,63 @@ options:
         elements: str
         choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
         default: [TLSv1.2, TLSv1.3]
+      http2:
+        description:
+          - Serve HTTP/2 to browsers on the TLS server, in the syntax of the host's nginx version - C(http2 on;)
+            from nginx 1.25.1, C(listen ... ssl http2) before. WebSockets still reach the backends over HTTP/1.1.
+        type: bool
+        default: false
+      hsts:
+        description:
+          - C(Strict-Transport-Security) max-age in seconds (0-315360000), rendered as C(add_header
+            Strict-Transport-Security max-age=N always;) in the TLS server. Not sent by default.
+        type: int
+      acme_challenge_root:
+        description:
+          - The same as O(acme_challenge_root), next to the certificate it renews. Setting both to different
+            directories is refused.
+        type: path
+  acme_challenge_root:
+    description:
+      - A webroot for ACME HTTP-01 challenges (certbot's C(--webroot -w DIR) layout, files under
+        C(DIR/.well-known/acme-challenge/)), an absolute directory that must exist on the host. The plain HTTP
+        server gets C(location ^~ /.well-known/acme-challenge/ { root DIR; default_type text/plain; }), also with
+        O(tls.redirect_http=true), where everything else redirects.
+      - "Let's Encrypt in three runs: first the site with O(acme_challenge_root) and no O(tls) (there is no
+        certificate yet); then C(certbot certonly --webroot -w DIR -d NAME); then the same site with O(tls)
+        naming the certificate, and O(tls.redirect_http=true) if wanted. Renewals keep working through the same
+        location."
+      - O(tls.acme_challenge_root) means the same.
+    type: path
+  access_log:
+    description:
+      - C(access_log) of each server of the site - a path, a dict C({path, format}) (C(format) a
+        C(log_format) name such as C(combined), letters, digits and C(_)), or V(off). Not set by default
+        (nginx's http-level log). The directory must exist on the host.
+    type: raw
+  error_log:
+    description:
+      - C(error_log) of each server of the site - a path or a dict C({path, level}) with C(level) one of
+        C(debug), C(info), C(notice), C(warn), C(error), C(crit), C(alert), C(emerg). Not set by default. The
+        directory must exist on the host.
+    type: raw
+  directives:
+    description:
+      - "More directives for each server block of the site, rendered after the collection's own and proven like
+        them. A list of C({name: arguments}), one key each; C(arguments) a string, a number, a bool (C(on) or
+        C(off)) or a list of them for several arguments, for example C([{client_max_body_size: 50m},
+        {add_header: [X-Request-Id, $request_id, always]}])."
+      - "Refused, naming the item: a name that is not an nginx directive of the C(server) context (per
+        crossplane's directive table), a block directive (C(location), C(if), C(limit_except), ...), a directive
+        the collection writes (C(listen), C(server_name), C(proxy_pass), C(proxy_http_version), C(ssl),
+        C(ssl_certificate), C(ssl_certificate_key), C(ssl_protocols), C(http2); C(return) when the plain server
+        redirects or serves ACME challenges; C(add_header Strict-Transport-Security) with O(tls.hsts)),
+        C(proxy_set_header) (every location sets its own, so a server-level one would never be used; use
+        O(locations[].directives)), C(include), embedded code (C(perl*), C(*lua*)), a wrong number of
+        arguments, and any argument outside C(A-Za-z0-9_./:=,+*@%$!~^?()[]|-) (no spaces, quotes, C(;), braces,
+        C(#) or control characters)."
+    type: list
+    elements: dict
   allowed_origins:
     description:
       - An exact allowlist of C(Origin) values (C(scheme://host[:port])). A WebSocket handshake from any other
@@ -218,6 +326,37 @@ EXAMPLES = r"""
       certificate_key: /etc/letsencrypt/live/app.example.com/privkey.pem
       redirect_http: true
     allowed_origins: [https://app.example.com]
+
+- name: Two backends with sticky sessions, upstream keepalive, HTTP/2, HSTS, Let's Encrypt's webroot, logs and more
+  wsproxy.nginx.websocket_proxy:
+    name: live
+    server_name: [live.example.com]
+    upstream:
+      - 10.0.0.5:8080
+      - address: 10.0.0.6:8080
+        weight: 2
+        max_fails: 3
+        fail_timeout: 30s
+    balance: ip_hash
+    keepalive: 16
+    locations:
+      - path: /socket.io/
+        socketio: true
+      - path: /
+        directives:
+          - proxy_buffer_size: 16k
+    tls:
+      certificate: /etc/letsencrypt/live/live.example.com/fullchain.pem
+      certificate_key: /etc/letsencrypt/live/live.example.com/privkey.pem
+      redirect_http: true
+      http2: true
+      hsts: 31536000
+    acme_challenge_root: /var/www/letsencrypt
+    access_log: {path: /var/log/nginx/live.access.log, format: combined}
+    error_log: {path: /var/log/nginx/live.error.log, level: warn}
+    directives:
+      - client_max_body_size: 50m
+      - add_header: [X-Request-Id, $request_id, always]
 
 - name: Remove the site (and the map when nothing else uses it)
   wsproxy.nginx.websocket_proxy:
