@@ -315,6 +315,7 @@ EXAMPLES = r"""
     name: app
     server_name: [app.example.com]
     upstream: [10.0.0.5:8080, 10.0.0.6:8080]
+    balance: ip_hash  # Socket.IO on two backends needs sticky sessions
     locations:
       - path: /socket.io/
         socketio: true
@@ -344,7 +345,7 @@ EXAMPLES = r"""
         socketio: true
       - path: /
         directives:
-          - proxy_buffer_size: 16k
+          - proxy_set_header: [X-Request-Id, $request_id]
     tls:
       certificate: /etc/letsencrypt/live/live.example.com/fullchain.pem
       certificate_key: /etc/letsencrypt/live/live.example.com/privkey.pem

@@ -188,7 +188,7 @@ def test_every_option_renders_and_nginx_accepts_it(layout, tmp_path):
         pytest.skip("openssl is not available")
     plan = plan_for(
         tree,
-        upstream=["127.0.0.1:3000", "[::1]:3001", "unix:/run/chat.sock"],
+        upstream=["127.0.0.1:3000", "[::1]:3001", "unix:/run/chat.sock"], balance="ip_hash",  # Socket.IO: sticky
         locations=[{"path": "/"}, {"path": "/socket.io/", "socketio": True}, {"path": "/ws/", "match": "priority", "proxy_uri": "/"},
                    {"path": "/exact", "match": "exact", "read_timeout": "1h", "buffering": True}],
         connect_timeout=5, forwarded_headers=False,
