@@ -46,7 +46,7 @@ SITE_OPTIONS = dict(
     # host:port strings or {address, weight, max_fails, fail_timeout, backup} dicts, checked by _wsvalidate.
     upstream=dict(type="list", elements="raw", default=["127.0.0.1:3000"]),
     balance=dict(type="str", default="round_robin", choices=["round_robin", "least_conn", "ip_hash", "hash"]),
-    balance_key=dict(type="str"),
+    balance_key=dict(type="str", no_log=False),  # a hash key expression, not a secret
     keepalive=dict(type="int"),
     locations=dict(type="list", elements="dict", options=LOCATION_OPTIONS, default=[{"path": "/"}]),
     read_timeout=dict(type="raw", default="300s"),
