@@ -325,11 +325,11 @@ def test_directives_render_after_the_collections_own_in_servers_and_locations(re
 def test_every_production_option_together_is_accepted_by_nginx(real, certificate):
     logs = os.path.join(real.root, "log")
     site = model(
-        listen=["127.0.0.1:8080"], upstream=["127.0.0.1:3001", {"address": "127.0.0.1:3002", "weight": 2, "max_fails": 3,
-                                                                 "fail_timeout": "30s"}],
-        balance="ip_hash", keepalive=16, locations=[{"path": "/socket.io/", "socketio": True},
-                                                    {"path": "/", "directives": [{"proxy_buffer_size": "16k"},
-                                                                                 {"proxy_buffers": [8, "16k"]}]}],
+        listen=["127.0.0.1:8080"],
+        upstream=["127.0.0.1:3001", {"address": "127.0.0.1:3002", "weight": 2, "max_fails": 3, "fail_timeout": "30s"}],
+        balance="ip_hash", keepalive=16,
+        locations=[{"path": "/socket.io/", "socketio": True},
+                   {"path": "/", "directives": [{"proxy_buffer_size": "16k"}, {"proxy_buffers": [8, "16k"]}]}],
         tls=dict(certificate, listen=["127.0.0.1:8443"], redirect_http=True, http2="--with-http_v2_module" in NGINX_BUILD,
                  hsts=31536000),
         acme_challenge_root=os.path.join(real.root, "www"), access_log={"path": logs + "/a.log", "format": "combined"},

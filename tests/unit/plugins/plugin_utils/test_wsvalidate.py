@@ -246,8 +246,8 @@ def test_production_options_are_normalized():
             {"proxy_set_header": ["X-Tenant", "$http_x_tenant"]}, {"proxy_buffering": False}, {"internal": None}]}],
         tls=dict(TLS, http2=True, hsts=31536000, acme_challenge_root="/var/www/acme/"),
         acme_challenge_root="/var/www/acme/", access_log={"path": "/var/log/nginx/chat.log", "format": "combined"},
-        error_log="/var/log/nginx/chat.err", directives=[{"client_max_body_size": "50m"}, {"gzip": True},
-                                                          {"add_header": ["X-Id", "$request_id", "always"]}],
+        error_log="/var/log/nginx/chat.err",
+        directives=[{"client_max_body_size": "50m"}, {"gzip": True}, {"add_header": ["X-Id", "$request_id", "always"]}],
     ))
     assert site["upstreams"] == [
         {"address": "10.0.0.1:80", "weight": None, "max_fails": None, "fail_timeout": None, "backup": False},
