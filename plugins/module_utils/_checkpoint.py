@@ -98,8 +98,22 @@ class Store(object):
         data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
         _fs.atomic_write(os.path.join(self.path(manifest["id"]), MANIFEST), data, mode=0o600)
 
-    def create(self, conf_path, loaded):
-        """Snapshot the tree now; returns the manifest."""
+    def find(self, checkpoint_id=None, label=None):
+        """The manifest to restore: `checkpoint_id`; else the oldest checkpoint labelled `label` (the state before
+        that run); else the oldest one sharing the latest checkpoint's label (the state before the last run)."""
+        if checkpoint_id:
+            return self.load(checkpoint_id)
+        manifests = [self.load(cid) for cid in self.ids()]
+        if not manifests:
+            raise CheckpointError("there is no checkpoint in %s" % self.root)
+        wanted = label or label_of(manifests[-1])
+        runs = [manifest for manifest in manifests if label_of(manifest) == wanted]
+        if not runs:
+            raise CheckpointError("label=%r: no checkpoint carries this label in %s" % (label, self.root))
+        return runs[0]
+
+    def create(self, conf_path, loaded, label=None):
+        """Snapshot the tree now; returns the manifest. Without a label the checkpoint is a run of its own."""
         conf_dir = os.path.dirname(conf_path)
         # Names sort in creation order (latest, retention): microseconds, since fast runs take several a second.
         now = time.time()
@@ -124,6 +138,7 @@ class Store(object):
                 entries.append(state)
             manifest = {
                 "id": checkpoint_id,
+                "label": label or checkpoint_id,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "conf_path": conf_path,
                 "conf_dir": conf_dir,
@@ -151,6 +166,11 @@ class Store(object):
     def blob(self, manifest, sha256):
         with open(os.path.join(self.path(manifest["id"]), "blobs", sha256), "rb") as handle:
             return handle.read()
+
+
+def label_of(manifest):
+    """The run a checkpoint belongs to (checkpoints from before labels existed are runs of their own)."""
+    return manifest.get("label") or manifest["id"]
 
 
 def current_states(manifest):

@@ -56,6 +56,21 @@ def children(pid):
     return found
 
 
+def draining_workers(master):
+    """[{pid, rss_kb}] of the master's old workers still serving connections after a reload (WebSockets keep them
+    alive until the clients leave or worker_shutdown_timeout ends them)."""
+    draining = []
+    for pid in sorted(children(master)):
+        if "shutting down" not in (_read("/proc/%d/cmdline" % pid) or ""):
+            continue
+        rss = 0
+        for line in (_read("/proc/%d/status" % pid) or "").splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+        draining.append({"pid": pid, "rss_kb": rss})
+    return draining
+
+
 def _listening_inodes():
     """Socket inodes in the LISTEN state (TCP, IPv4 and IPv6) of this network namespace."""
     inodes = set()
@@ -92,11 +107,14 @@ class Nginx(object):
         if not os.path.isfile(self.conf_path):
             module.fail_json(msg="conf_path=%r: no such file on the host" % self.conf_path)
         self.prefix = os.path.dirname(self.conf_path)
+        self.warnings = []
 
     # --- reading ---------------------------------------------------------------------------------
     def dump(self):
-        """(ok, dump text, errors): `nginx -T`, which tests the configuration too."""
+        """(ok, dump text, errors): `nginx -T`, which tests the configuration too. Its warnings are kept in
+        `self.warnings` (nginx -t prints them and nobody reads them)."""
         rc, out, err = _nginx.dump_config(self.module, self.binary, self.conf_path)
+        self.warnings = _nginx.warnings_of(err)
         return rc == 0, out, self._errors(rc, err)
 
     @staticmethod

@@ -86,6 +86,28 @@ def tcp_checks(addresses, timeout):
     return checks
 
 
+def has_ipv6():
+    """Whether this host has IPv6 (an address on any interface): without it nginx cannot bind [::]:PORT."""
+    try:
+        with open("/proc/net/if_inet6") as handle:
+            return bool(handle.read().strip())
+    except (IOError, OSError):
+        return False
+
+
+def path_kinds(paths):
+    """{path: "file" | "dir" | "other" | None}: what each path is on this host (None: missing or unreadable)."""
+    kinds = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            kinds[path] = None
+            continue
+        kinds[path] = "file" if stat.S_ISREG(info.st_mode) else "dir" if stat.S_ISDIR(info.st_mode) else "other"
+    return kinds
+
+
 def selinux_mode():
     """enforcing, permissive or disabled, read from selinuxfs (no libselinux needed)."""
     try:

@@ -99,6 +99,12 @@ def errors_of(text):
     ]
 
 
+def warnings_of(text):
+    """nginx's warnings (`[warn]`, e.g. a conflicting server name nginx ignores), as readable lines."""
+    return ["%s%s" % (m["message"], " in %s:%s" % (m["file"], m["line"]) if m["file"] else "")
+            for m in parse_messages(text) if m["level"] == "warn"]
+
+
 def describe_errors(errors, fallback):
     """One readable line per nginx error, the way nginx prints them, for a task's msg."""
     if not errors:

@@ -18,6 +18,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import time
 
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _fs, _hooks, _nginx
@@ -38,6 +39,16 @@ CHECKPOINT_OPTIONS = dict(
 
 class LockTimeout(Exception):
     pass
+
+
+_LABEL_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def check_label(module):
+    """Fail naming the option unless `label` is a safe checkpoint label (or unset)."""
+    label = module.params.get("label")
+    if label is not None and not _LABEL_RE.match(label):
+        module.fail_json(msg="label=%r: expected 1 to 64 letters, digits, '.', '_', ':' or '-'" % label)
 
 
 def io_failure(exc, journal):
@@ -175,7 +186,7 @@ class Host(object):
         self.journal.end()
         return report
 
-    def begin(self, keep, op="change"):
+    def begin(self, keep, op="change", label=None):
         """Take a checkpoint of the current, valid configuration and open a transaction on it."""
         ok, dump_text, errors = self.nginx.dump()
         if not ok:
@@ -184,7 +195,7 @@ class Host(object):
                 % _nginx.describe_errors(errors, ""), errors=errors)
         loaded = _nginx.loaded_files(dump_text)
         self.store.ensure(os.path.dirname(self.nginx.conf_path), loaded)
-        manifest = self.store.create(self.nginx.conf_path, loaded)
+        manifest = self.store.create(self.nginx.conf_path, loaded, label)
         if op:
             self.journal.begin(manifest["id"], op, self.nginx.conf_path)
         _hooks.reached("after-checkpoint")
@@ -216,8 +227,11 @@ class Host(object):
         only the test runs. Updates result: tested, reloaded, started, method, changed."""
         module = self.module
         ok, dump_text, errors = self.nginx.dump()  # the test, and where the pid file and error logs are
-        running = self.nginx.master_pid(dump_text) is not None
+        master = self.nginx.master_pid(dump_text)
+        running = master is not None
         result["tested"] = True
+        for warning in self.nginx.warnings:
+            module.warn("nginx -t: %s" % warning)
         if not ok:
             if module.check_mode:
                 module.fail_json(msg="nginx -t fails: %s" % _nginx.describe_errors(errors, ""), errors=errors, **result)
@@ -238,7 +252,7 @@ class Host(object):
             ok, result["method"], errors = self.nginx.reload(reload_timeout, dump_text)
             if not ok:
                 self._rollback_and_fail(result, manifest, "the reload did not take", errors, reload_timeout, reload_after=True)
-            result.update(reloaded=True, changed=True)
+            result.update(reloaded=True, changed=True, draining_workers=_control.draining_workers(master))
 
 
 def run_locked(module, result, work, recover=True, keep_open=None):

@@ -50,7 +50,16 @@ options:
     default: present
   id:
     description:
-      - The checkpoint to restore or delete. Defaults to the latest one.
+      - The checkpoint to restore or delete.
+      - For O(state=restored) it defaults to the state before the last run - the oldest checkpoint carrying the
+        same O(label) as the latest one (see O(label)). For O(state=absent) it defaults to the latest one.
+    type: str
+  label:
+    description:
+      - With O(state=present), a label stored with the new checkpoint; without it the checkpoint is labelled with
+        its own id, a run of its own. The role gives every host of one playbook run the same label.
+      - With O(state=restored) and no O(id), restore the state before the run so labelled (its oldest checkpoint).
+      - Letters, digits, C(.), C(_), C(:) and C(-), at most 64.
     type: str
   force:
     description:
@@ -98,9 +107,14 @@ EXAMPLES = r"""
         state: restored
         id: "{{ checkpoint.checkpoint.id }}"
 
-- name: Roll back to the latest checkpoint at 3 a.m.
+- name: Roll back the last run at 3 a.m. (the state before it, all of its checkpoints)
   wsproxy.nginx.nginx_checkpoint:
     state: restored
+
+- name: Roll back the run the role labelled so, whatever ran after it
+  wsproxy.nginx.nginx_checkpoint:
+    state: restored
+    label: wsproxy-20261127T034400Z
 
 - name: Roll back even though someone edited the files since
   wsproxy.nginx.nginx_checkpoint:
@@ -129,6 +143,9 @@ checkpoint:
     files:
       description: Number of regular files it holds.
       type: int
+    label:
+      description: The run it belongs to (its own id when it was taken without a label).
+      type: str
 paths:
   description: Paths a restore changed (or would change in check mode).
   returned: when O(state=restored)
@@ -176,7 +193,7 @@ from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, 
 
 def _summary(store, manifest):
     return {"id": manifest["id"], "path": store.path(manifest["id"]), "created": manifest["created"],
-            "files": manifest["files"]}
+            "files": manifest["files"], "label": _checkpoint.label_of(manifest)}
 
 
 def _present(module, host, result):
@@ -187,7 +204,8 @@ def _present(module, host, result):
                              % _nginx.describe_errors(errors, ""), errors=errors, **result)
         result["checkpoint"] = None
         return result
-    manifest, result["pruned"] = host.begin(module.params["keep"], "change" if module.params["transaction"] else None)
+    manifest, result["pruned"] = host.begin(module.params["keep"], "change" if module.params["transaction"] else None,
+                                            module.params["label"])
     result["checkpoint"] = _summary(host.store, manifest)
     return result
 
@@ -210,7 +228,7 @@ def _diff(manifest, current, paths):
 
 
 def _restored(module, host, result):
-    manifest = host.store.load(module.params["id"])
+    manifest = host.store.find(module.params["id"], module.params["label"])
     result["checkpoint"] = _summary(host.store, manifest)
     current = _checkpoint.current_states(manifest)
     paths = _checkpoint.changes(manifest["entries"], current)
@@ -272,6 +290,7 @@ def main():
     argument_spec.update(_txn.STATE_OPTIONS)
     argument_spec.update(_txn.CHECKPOINT_OPTIONS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    _txn.check_label(module)
     if module.params["keep"] < 1:
         module.fail_json(msg="keep=%r: keep at least 1 checkpoint" % module.params["keep"])
     result = {"changed": False}

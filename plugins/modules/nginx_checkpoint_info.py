@@ -48,7 +48,7 @@ checkpoints:
   type: list
   elements: dict
   sample: [{id: 20261127T034441.518204Z-3fa2c1, created: "2026-11-27T03:44:41Z", files: 42,
-            conf_path: /etc/nginx/nginx.conf, applied: true}]
+            conf_path: /etc/nginx/nginx.conf, applied: true, label: wsproxy-20261127T034400Z}]
   contains:
     id:
       description: Checkpoint id.
@@ -65,6 +65,11 @@ checkpoints:
     applied:
       description: Whether the change made after it was applied by M(wsproxy.nginx.nginx_apply).
       type: bool
+    label:
+      description:
+        - The run it belongs to - the role labels all hosts of one playbook run alike; a checkpoint taken without
+          a label carries its own id.
+      type: str
 transaction:
   description: The transaction open on the host (checkpoint, op, pid, started), or null.
   returned: always
@@ -89,6 +94,7 @@ def main():
             "created": manifest["created"],
             "files": manifest["files"],
             "conf_path": manifest["conf_path"],
+            "label": _checkpoint.label_of(manifest),
             "applied": bool(manifest.get("after")),
         })
     module.exit_json(changed=False, checkpoints=checkpoints, transaction=_txn.Journal(store.state_dir).read())

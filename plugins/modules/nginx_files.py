@@ -165,7 +165,7 @@ def run(module, host, result):
         result["diff"] = _changeset.diff(steps)
     if module.check_mode:
         return result
-    manifest, _pruned = host.begin(module.params["keep"])
+    manifest, _pruned = host.begin(module.params["keep"], label=module.params["label"])
     result["checkpoint"] = manifest["id"]
     try:
         _changeset.apply(steps)
@@ -196,6 +196,7 @@ def main():
     argument_spec.update(_txn.CHECKPOINT_OPTIONS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
+    _txn.check_label(module)
     result = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,
               "started": False, "rolled_back": False, "method": None, "errors": []}
     _txn.run_locked(module, result, lambda host, res: run(module, host, res))

@@ -46,6 +46,13 @@ options:
         killed run left its journal there.
     type: path
     default: /var/lib/wsproxy
+  stat_paths:
+    description:
+      - Paths whose kind on the managed node is reported in RV(paths) (for example certificates a site will
+        name, which must exist before nginx is given them).
+    type: list
+    elements: path
+    default: []
 extends_documentation_fragment:
   - wsproxy.nginx.nginx
   - wsproxy.nginx.attributes
@@ -234,6 +241,46 @@ selinux:
   returned: success
   type: str
   sample: disabled
+ipv6:
+  description: Whether the managed node has IPv6 (an address in C(/proc/net/if_inet6)); without it nginx cannot
+    listen on C([::]:PORT).
+  returned: success
+  type: bool
+  sample: true
+paths:
+  description: For each path of O(stat_paths), V(file), V(dir), V(other), or null when it does not exist.
+  returned: success
+  type: dict
+  sample: {/etc/letsencrypt/live/chat.example.com/fullchain.pem: file}
+draining_workers:
+  description:
+    - nginx's old workers still alive after earlier reloads, serving the connections they held (WebSockets keep
+      them until the clients leave, or until C(worker_shutdown_timeout)); each holds memory.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{pid: 4242, rss_kb: 5120}]
+  contains:
+    pid:
+      description: Process id.
+      type: int
+    rss_kb:
+      description: Resident memory in KiB.
+      type: int
+managed_sites:
+  description: The sites wsproxy.nginx placed on the host (found by the header of the files nginx loads).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{name: chat, files: [/etc/nginx/sites-available/chat, /etc/nginx/sites-enabled/chat]}]
+  contains:
+    name:
+      description: The site's name.
+      type: str
+    files:
+      description: Its files and links.
+      type: list
+      elements: str
 recovery_pending:
   description:
     - True when a killed run left its journal in O(state_dir); the next changing module of the collection
@@ -272,6 +319,7 @@ ARGUMENT_SPEC = dict(
     tcp_check=dict(type="list", elements="str", default=[]),
     tcp_timeout=dict(type="int", default=5),
     state_dir=dict(type="path", default="/var/lib/wsproxy"),
+    stat_paths=dict(type="list", elements="path", default=[]),
 )
 
 
@@ -281,6 +329,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     nginx = _control.Nginx(module, module.params["binary"], module.params["conf_path"])
     ok, out, errors = nginx.dump()
+    master = nginx.master_pid(out) if ok else None
     if not ok:
         module.fail_json(
             msg="The current nginx configuration fails 'nginx -t': %s" % _nginx.describe_errors(errors, ""),
@@ -289,6 +338,10 @@ def main():
         )
     module.exit_json(
         changed=False,
+        warnings=["nginx -t: %s" % warning for warning in nginx.warnings],
+        ipv6=_hostfacts.has_ipv6(),
+        paths=_hostfacts.path_kinds(module.params["stat_paths"]),
+        draining_workers=_control.draining_workers(master) if master else [],
         version=nginx.build["version"],
         binary=nginx.binary,
         conf_path=nginx.conf_path,

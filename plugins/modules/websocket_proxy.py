@@ -380,6 +380,37 @@ selinux:
   returned: success
   type: str
   sample: disabled
+ipv6:
+  description: Whether the host has IPv6 (default listens include C([::]:PORT) only then).
+  returned: success
+  type: bool
+sites:
+  description: The site of this task with the state it was brought to, and its files.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{name: chat, state: present, files: [/etc/nginx/sites-available/chat, /etc/nginx/sites-enabled/chat]}]
+pruned:
+  description: Always empty here (pruning is M(wsproxy.nginx.websocket_proxy_sites)' job).
+  returned: success
+  type: list
+  elements: str
+managed_sites:
+  description: The sites the collection manages on the host after this task.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{name: chat, files: [/etc/nginx/sites-available/chat, /etc/nginx/sites-enabled/chat]}]
+label:
+  description: The label of the checkpoint taken (O(label), else the checkpoint's own id).
+  returned: when a checkpoint was taken
+  type: str
+draining_workers:
+  description: nginx's old workers still alive after the reload, serving the connections they held.
+  returned: when nginx was reloaded
+  type: list
+  elements: dict
+  sample: [{pid: 4242, rss_kb: 5120}]
 worker_limits:
   description:
     - nginx's worker limits as the configuration read sets them (null when unset), so a caller can decide

@@ -50,7 +50,7 @@ def read_config(action, task_vars, args):
 
 # What an action that applies files through nginx_files reports of its result.
 APPLY_KEYS = ("changed", "files", "checkpoint", "diff", "tested", "reloaded", "rolled_back", "errors", "recovered",
-              "rollback", "msg", "failed", "warnings")
+              "rollback", "msg", "failed", "warnings", "draining_workers")
 
 # The result of an action that had nothing to apply (nginx_files was not called).
 NOTHING_APPLIED = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,

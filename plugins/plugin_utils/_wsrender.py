@@ -152,10 +152,15 @@ _MAP_TEMPLATE = """\
 {% if standalone %}
 # {{ marker }}: the WebSocket upgrade map, shared by its sites. Removed with the last site that uses it.
 {% endif %}
+{% for variable, empty in maps %}
+{% if not loop.first %}
+
+{% endif %}
 map $http_upgrade ${{ variable }} {
     default upgrade;
-    '' close;
+    '' {{ empty if empty else "''" }};
 }
+{% endfor %}
 """
 
 _BLOCK_TEMPLATE = """\
@@ -315,8 +320,10 @@ def site_tree(site, variables, host):
     return tree
 
 
-def map_tree(variable):
-    return [_d("map", "$http_upgrade", "$" + variable, block=[_d("default", "upgrade"), _d("", "close")])]
+def map_tree(maps):
+    """The upgrade maps [(variable, value for requests without Upgrade)]: `close`, or '' with upstream keepalive."""
+    return [_d("map", "$http_upgrade", "$" + variable, block=[_d("default", "upgrade"), _d("", empty)])
+            for variable, empty in maps]
 
 
 def render_site(site, variables, host):
@@ -328,19 +335,19 @@ def render_site(site, variables, host):
         marker=MANAGED_MARKER)
 
 
-def render_map(variable, standalone=True):
-    return _ENV.from_string(_MAP_TEMPLATE).render(variable=variable, marker=MANAGED_MARKER, standalone=standalone)
+def render_map(maps, standalone=True):
+    return _ENV.from_string(_MAP_TEMPLATE).render(maps=maps, marker=MANAGED_MARKER, standalone=standalone)
 
 
-def render_block(indent, map_variable, include):
+def render_block(indent, maps, include):
     """The marker-delimited block inside http {} of nginx.conf (layout nginx.conf)."""
-    map_text = render_map(map_variable, standalone=False) if map_variable else ""
+    map_text = render_map(maps, standalone=False) if maps else ""
     return _ENV.from_string(_BLOCK_TEMPLATE).render(indent=indent, begin=_layout.BLOCK_BEGIN, end=_layout.BLOCK_END,
                                                     map_text=map_text, include=include)
 
 
-def block_tree(map_variable, include):
-    return (map_tree(map_variable) if map_variable else []) + [_d("include", include)]
+def block_tree(maps, include):
+    return map_tree(maps) + [_d("include", include)]
 
 
 def _strip(nodes):

@@ -128,7 +128,7 @@ class RunningNginx(object):
             os.makedirs(self.tree.path(directory), exist_ok=True)
         self.tree.write(
             "etc/nginx/nginx.conf",
-            "pid @ROOT@/run/nginx.pid;\nerror_log @ROOT@/log/error.log;\nworker_processes 1;\n"
+            "pid @ROOT@/run/nginx.pid;\nerror_log @ROOT@/log/error.log notice;\nworker_processes 1;\n"
             "events {\n    worker_connections 64;\n}\n"
             "http {\n    access_log off;\n    client_body_temp_path @ROOT@/tmp/body;\n"
             "    proxy_temp_path @ROOT@/tmp/proxy;\n    fastcgi_temp_path @ROOT@/tmp/fastcgi;\n"
@@ -189,6 +189,15 @@ class RunningNginx(object):
 
     def fingerprint(self):
         return fingerprint(self.conf_dir)
+
+    def reloads(self):
+        """How many reloads nginx logged (one `signal 1 (SIGHUP) received` notice each, whatever sent it)."""
+        with open(self.tree.path("log/error.log")) as handle:
+            return handle.read().count("signal 1 (SIGHUP) received")
+
+    def checkpoints(self):
+        root = os.path.join(self.state_dir, "checkpoints")
+        return sorted(os.listdir(root)) if os.path.isdir(root) else []
 
     def args(self, **extra):
         args = {"conf_path": self.conf_path, "state_dir": self.state_dir}

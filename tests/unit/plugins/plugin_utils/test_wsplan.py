@@ -163,7 +163,11 @@ def test_absent_keeps_the_map_while_another_site_uses_it(layout):
     apply(tree, plan_for(tree))
     apply(tree, plan_for(tree, name="feed", server_name=["feed.example.com"], listen=["127.0.0.1:8098"]))
     chat_gone = plan_for(tree, state="absent")
-    assert summary(tree, chat_gone) == [("absent", "/etc/nginx/sites-enabled/chat"), ("absent", "/etc/nginx/sites-available/chat")]
+    # The map stays as it is (its write is a no-op the host skips; planned so a recovery before it cannot lose it).
+    map_path = tree.path("etc/nginx/conf.d/wsproxy-websocket-map.conf")
+    assert summary(tree, chat_gone) == [("absent", "/etc/nginx/sites-enabled/chat"), ("absent", "/etc/nginx/sites-available/chat"),
+                                        ("file", "/etc/nginx/conf.d/wsproxy-websocket-map.conf")]
+    assert chat_gone["files"][2]["content"] == open(map_path).read()
     apply(tree, chat_gone)
     feed_gone = plan_for(tree, state="absent", name="feed")
     assert ("absent", "/etc/nginx/conf.d/wsproxy-websocket-map.conf") in summary(tree, feed_gone)
@@ -174,7 +178,7 @@ def test_absent_keeps_the_map_while_another_site_uses_it(layout):
 def test_absent_of_a_site_that_is_not_there_touches_no_map(layout):
     tree = layout("rocky")
     plan = plan_for(tree, state="absent")
-    assert summary(tree, plan) == [("absent", "/etc/nginx/conf.d/chat.conf")]
+    assert summary(tree, plan) == []  # nothing loaded to remove: no operation, so no transaction either
 
 
 def test_every_option_renders_and_nginx_accepts_it(layout, tmp_path):
