@@ -188,13 +188,17 @@ def changes(wanted_entries, current):
 
 def edited_since_last_commit(store, current):
     """Paths changed by someone after the collection's last applied change (the newest checkpoint whose change
-    was applied records the tree as it left it). Later changes of the collection itself are not edits, so an
-    older checkpoint can be restored over them."""
+    was applied records the tree as it left it). A tree exactly as the collection recorded it, before or after
+    any of its changes (after a rollback, say), holds no edit; nor do later changes of the collection itself,
+    so an older checkpoint can be restored over them."""
+    newest = None
     for checkpoint_id in reversed(store.ids()):
         manifest = store.load(checkpoint_id)
-        if manifest.get("after"):
-            return changes(manifest["after"], current)
-    return []
+        for recorded in (manifest.get("after"), manifest["entries"]):
+            if recorded and not changes(recorded, current):
+                return []
+        newest = newest or (manifest if manifest.get("after") else None)
+    return changes(newest["after"], current) if newest else []
 
 
 def plan_restore(manifest, current):

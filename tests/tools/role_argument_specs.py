@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role's `websocket_proxy_sites` options, all the way down, from the one description of a site: the
+documentation of wsproxy.nginx.websocket_proxy (whose options sanity checks against _wsspec.SITE_OPTIONS).
+
+    python tests/tools/role_argument_specs.py          # rewrite roles/websocket_proxy/meta/argument_specs.yml
+    python tests/tools/role_argument_specs.py --check  # exit 1 when it is out of date (a unit test runs this)
+"""
+
+import ast
+import os
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODULE = os.path.join(ROOT, "plugins", "modules", "websocket_proxy.py")
+SPECS = os.path.join(ROOT, "roles", "websocket_proxy", "meta", "argument_specs.yml")
+# Options of websocket_proxy that are not site options (they belong to the run, set by role variables).
+RUN_OPTIONS = ("check_backends", "reload", "binary", "conf_path", "state_dir", "lock_timeout", "reload_timeout",
+               "keep", "label")
+# Keys an argument spec takes (documentation-only keys such as version_added are left out).
+SPEC_KEYS = ("description", "type", "elements", "required", "default", "choices", "aliases")
+HEADER = "---\n# The options under websocket_proxy_sites are generated from wsproxy.nginx.websocket_proxy's documentation:\n" \
+         "# edit that, then run tests/tools/role_argument_specs.py.\n"
+
+
+def module_documentation():
+    with open(MODULE) as handle:
+        tree = ast.parse(handle.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "DOCUMENTATION":
+            return yaml.safe_load(node.value.value)
+    raise SystemExit("no DOCUMENTATION in %s" % MODULE)
+
+
+def _spec(option):
+    spec = dict((key, option[key]) for key in SPEC_KEYS if key in option)
+    if "suboptions" in option:
+        spec["options"] = dict((name, _spec(sub)) for name, sub in option["suboptions"].items())
+    return spec
+
+
+def site_options():
+    options = module_documentation()["options"]
+    return dict((name, _spec(option)) for name, option in options.items() if name not in RUN_OPTIONS)
+
+
+def wanted():
+    with open(SPECS) as handle:
+        specs = yaml.safe_load(handle)
+    specs["argument_specs"]["main"]["options"]["websocket_proxy_sites"]["options"] = site_options()
+    return specs
+
+
+def main(argv):
+    specs = wanted()
+    if "--check" in argv:
+        with open(SPECS) as handle:
+            if yaml.safe_load(handle) != specs:
+                print("%s is out of date: run %s" % (SPECS, __file__))
+                return 1
+        return 0
+    with open(SPECS, "w") as handle:
+        handle.write(HEADER + yaml.safe_dump(specs, sort_keys=False, width=116, allow_unicode=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
