@@ -37,14 +37,34 @@ class Run(object):
     def changed(self):
         return sum(item["changed"] for item in self.recap().values())
 
+    def commands(self):
+        """[(seconds, arguments)] of the podman commands logged (podman-count: start, end, arguments)."""
+        timed = []
+        for line in self.podman_lines:
+            parts = line.split(" ", 2)
+            try:
+                timed.append((float(parts[1]) - float(parts[0]), parts[2] if len(parts) > 2 else ""))
+            except (ValueError, IndexError):
+                timed.append((0.0, line))
+        return timed
+
     def per_host(self, hosts):
-        """Median podman round trips and module executions per host."""
-        trips, modules = [], []
+        """Median podman round trips and module executions per host, and the seconds they took (the host's
+        podman commands, and the module executions among them)."""
+        trips, modules, trip_seconds, module_seconds = [], [], [], []
         for host in hosts:
-            mine = [line for line in self.podman_lines if _mentions(line, host)]
+            mine = [(seconds, args) for seconds, args in self.commands() if _mentions(args, host)]
+            executions = [seconds for seconds, args in mine if "AnsiballZ_" in args and "python" in args]
             trips.append(len(mine))
-            modules.append(sum(1 for line in mine if "AnsiballZ_" in line and "python" in line))
-        return {"round_trips": sorted(trips)[len(trips) // 2], "module_executions": sorted(modules)[len(modules) // 2]}
+            modules.append(len(executions))
+            trip_seconds.append(sum(seconds for seconds, _args in mine))
+            module_seconds.append(sum(executions))
+
+        def median(values):
+            return sorted(values)[len(values) // 2]
+
+        return {"round_trips": median(trips), "module_executions": median(modules),
+                "round_trip_seconds": round(median(trip_seconds), 2), "module_seconds": round(median(module_seconds), 2)}
 
     def require(self, ok=True):
         if (self.returncode == 0) != ok:
@@ -65,6 +85,8 @@ class Runner(object):
             ANSIBLE_RETRY_FILES_ENABLED="0",
             ANSIBLE_FORCE_COLOR="0",
             ANSIBLE_NOCOLOR="1",
+            # Where a playbook's time goes: the slowest tasks, in every run's log and in latest.json.
+            ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
         )
         self.count = 0
 
