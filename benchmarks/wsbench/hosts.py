@@ -50,6 +50,30 @@ def _wait_for_boot(name, seconds=90):
         time.sleep(0.5)
 
 
+# nginx logs one `signal 1 (SIGHUP) received from N, reconfiguring` line per reload at the notice level,
+# whatever sends it (systemctl reload, nginx -s reload, kill -HUP): PLATFORMS.md, Measured 2026-11-28.
+_ERROR_LOG = "/var/log/nginx/error.log"
+_NOTICE = ("sed -i 's|^error_log %s;|error_log %s notice;|' /etc/nginx/nginx.conf && grep -q '^error_log %s notice;' "
+           "/etc/nginx/nginx.conf && systemctl restart nginx" % (_ERROR_LOG, _ERROR_LOG, _ERROR_LOG))
+
+
+def log_reloads(names):
+    """Let nginx log every reload on `names` (error_log at notice; a restart, which logs no SIGHUP)."""
+    for name in names:
+        proc = podman("exec", name, "sh", "-c", _NOTICE, check=False)
+        if proc.returncode:
+            raise RuntimeError("%s: could not set error_log to notice: %s" % (name, proc.stderr.strip()))
+
+
+def reloads(names):
+    """{host: reloads nginx logged since log_reloads()}."""
+    counts = {}
+    for name in names:
+        proc = podman("exec", name, "grep", "-c", "signal 1 (SIGHUP) received", _ERROR_LOG, check=False)
+        counts[name] = int(proc.stdout.strip() or 0)
+    return counts
+
+
 def write_inventory(path, names, sites):
     """A static inventory of `names` (podman connection through the counting wrapper), each with `sites`."""
     inventory = {"all": {
