@@ -8,7 +8,8 @@
 Scale with BENCH_HOSTS (8), BENCH_CONNECTIONS (1000), BENCH_ROUNDS (3), BENCH_LARGE_SERVERS (10000). Results go
 to BENCH_RESULTS (benchmarks/results): latest.json, latest.md and PNG charts. `--smoke` is the small variant
 `make test` runs (2 hosts, 50 connections, 1 round, 1,000 server blocks, results under .tmp) and fails when a
-run fails, a rerun changes something, or a live connection drops.
+run fails, the role's first converge takes more than one checkpoint or reload on a host, a rerun changes or
+reloads something, or a live connection drops.
 """
 
 import argparse
