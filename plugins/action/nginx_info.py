@@ -8,9 +8,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _action, _layout
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _action, _layout, _sites
 
 
 class ActionModule(_action.ReadConfigAction):
     def analyze(self, host, config):
-        return _layout.describe(config)
+        described = _layout.describe(config)
+        described["managed_sites"] = _sites.managed_sites(config)
+        return described

@@ -87,6 +87,8 @@ def test_prune_removes_the_sites_no_longer_listed_and_the_map_with_the_last(runn
     kept = run_sites(run_module, server, three_sites(backends, port)[:1], prune=True)
     assert kept.get("failed") is not True, kept
     assert kept["pruned"] == ["feed", "game"] and [site["name"] for site in kept["managed_sites"]] == ["chat"]
+    info = run_module("wsproxy.nginx.nginx_info", {"conf_path": server.conf_path})
+    assert [site["name"] for site in info["managed_sites"]] == ["chat"] and info["ipv6"] in (True, False), info
     assert echo_through(run_module, port, "chat")["status"] == 101
     assert run_sites(run_module, server, three_sites(backends, port)[:1], prune=True)["changed"] is False
     emptied = run_sites(run_module, server, [], prune=True)
