@@ -26,6 +26,13 @@ HEADER = "---\n# The options under websocket_proxy_sites are generated from wspr
          "# edit that, then run tests/tools/role_argument_specs.py.\n"
 
 
+class _Dumper(yaml.SafeDumper):
+    """Lists indented under their key, as yamllint (ansible-lint) wants them."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super(_Dumper, self).increase_indent(flow, False)
+
+
 def module_documentation():
     with open(MODULE) as handle:
         tree = ast.parse(handle.read())
@@ -63,7 +70,7 @@ def main(argv):
                 return 1
         return 0
     with open(SPECS, "w") as handle:
-        handle.write(HEADER + yaml.safe_dump(specs, sort_keys=False, width=116, allow_unicode=True))
+        handle.write(HEADER + yaml.dump(specs, Dumper=_Dumper, sort_keys=False, width=116, allow_unicode=True))
     return 0
 
 
