@@ -23,6 +23,9 @@ class ActionModule(_action.ControllerAction):
         site_args = dict((key, value) for key, value in args.items() if key in _wsspec.SITE_OPTIONS)
         try:
             sites = _siterun.validate_sites([site_args], args["state"])
+        except _action.HostFailure as failure:
+            result.update(failure.result)
+            return result
         except _siterun.SiteError as exc:
             # One site: name the option as the task spells it (no sites[0] prefix).
             result.update(failed=True, msg=str(exc).split(": ", 1)[1])

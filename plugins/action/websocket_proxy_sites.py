@@ -23,6 +23,9 @@ class ActionModule(_action.ControllerAction):
         try:
             sites = _siterun.validate_sites(args["sites"], args["state"])
             workers = _workers.validate(args) if args["state"] == "present" else None
+        except _action.HostFailure as failure:
+            result.update(failure.result)
+            return result
         except _siterun.SiteError as exc:
             result.update(failed=True, msg="Nothing was changed: %s" % exc)
             return result

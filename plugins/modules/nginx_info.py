@@ -330,6 +330,8 @@ def main():
     nginx = _control.Nginx(module, module.params["binary"], module.params["conf_path"])
     ok, out, errors = nginx.dump()
     master = nginx.master_pid(out) if ok else None
+    for warning in nginx.warnings:
+        module.warn("nginx -t: %s" % warning)
     if not ok:
         module.fail_json(
             msg="The current nginx configuration fails 'nginx -t': %s" % _nginx.describe_errors(errors, ""),
@@ -338,7 +340,6 @@ def main():
         )
     module.exit_json(
         changed=False,
-        warnings=["nginx -t: %s" % warning for warning in nginx.warnings],
         ipv6=_hostfacts.has_ipv6(),
         paths=_hostfacts.path_kinds(module.params["stat_paths"]),
         draining_workers=_control.draining_workers(master) if master else [],

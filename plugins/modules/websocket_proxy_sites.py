@@ -208,6 +208,10 @@ errors:
   returned: always
   type: list
   elements: dict
+recovered:
+  description: Set when the journal of a killed run was found and its checkpoint restored first.
+  returned: when an earlier run was recovered
+  type: dict
 check_mode:
   description: Whether this was a check-mode run (nothing was placed, so there is nothing to probe).
   returned: success

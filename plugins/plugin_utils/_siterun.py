@@ -26,7 +26,9 @@ class SiteError(Exception):
 
 
 def validate_sites(items, default_state):
-    """[{name, state, site}] from the raw site dicts; SiteError names the site, the option and the value."""
+    """[{name, state, site}] from the raw site dicts; SiteError names the site, the option and the value.
+    Raises _action.HostFailure (Ansible's missing-library message) without crossplane, which checks directives."""
+    _action.require_crossplane()
     sites, names = [], set()
     for index, raw in enumerate(items):
         where = "sites[%d]" % index

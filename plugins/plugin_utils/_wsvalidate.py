@@ -17,7 +17,10 @@ __metaclass__ = type
 import os
 import re
 
-from crossplane import analyzer as _crossplane_analyzer
+try:
+    from crossplane import analyzer as _crossplane_analyzer
+except ImportError:  # the action plugins fail with Ansible's missing-library message before validating
+    _crossplane_analyzer = None
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -220,11 +223,13 @@ def _directive_masks(name, context):
     return [mask for mask in masks if mask & bit]
 
 
-_CONTEXT_BITS = {"server": _crossplane_analyzer.NGX_HTTP_SRV_CONF, "location": _crossplane_analyzer.NGX_HTTP_LOC_CONF}
-_ARGUMENT_COUNTS = [_crossplane_analyzer.NGX_CONF_NOARGS, _crossplane_analyzer.NGX_CONF_TAKE1,
-                    _crossplane_analyzer.NGX_CONF_TAKE2, _crossplane_analyzer.NGX_CONF_TAKE3,
-                    _crossplane_analyzer.NGX_CONF_TAKE4, _crossplane_analyzer.NGX_CONF_TAKE5,
-                    _crossplane_analyzer.NGX_CONF_TAKE6, _crossplane_analyzer.NGX_CONF_TAKE7]
+_CONTEXT_BITS, _ARGUMENT_COUNTS = {}, []
+if _crossplane_analyzer is not None:
+    _CONTEXT_BITS = {"server": _crossplane_analyzer.NGX_HTTP_SRV_CONF, "location": _crossplane_analyzer.NGX_HTTP_LOC_CONF}
+    _ARGUMENT_COUNTS = [_crossplane_analyzer.NGX_CONF_NOARGS, _crossplane_analyzer.NGX_CONF_TAKE1,
+                        _crossplane_analyzer.NGX_CONF_TAKE2, _crossplane_analyzer.NGX_CONF_TAKE3,
+                        _crossplane_analyzer.NGX_CONF_TAKE4, _crossplane_analyzer.NGX_CONF_TAKE5,
+                        _crossplane_analyzer.NGX_CONF_TAKE6, _crossplane_analyzer.NGX_CONF_TAKE7]
 # What every site writes itself; a second copy would conflict with it or silently win over it.
 OWNED_DIRECTIVES = {
     "listen": "listen (use the listen and tls.listen options)",
