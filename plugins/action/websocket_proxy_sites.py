@@ -26,10 +26,7 @@ class ActionModule(_action.ControllerAction):
         except _action.HostFailure as failure:
             result.update(failure.result)
             return result
-        except _siterun.SiteError as exc:
-            result.update(failed=True, msg="Nothing was changed: %s" % exc)
-            return result
-        except InvalidOption as exc:
+        except (_siterun.SiteError, InvalidOption) as exc:
             result.update(failed=True, msg="Nothing was changed: %s" % exc)
             return result
         return _siterun.run(self, task_vars, result, sites, args, prune=args["prune"], workers=workers)

@@ -39,7 +39,8 @@ def apply(tree, plan):
             with open(item["path"], "w") as handle:
                 handle.write(item["content"])
         elif item["state"] == "link":
-            os.symlink(item["target"], item["path"])
+            if not (os.path.islink(item["path"]) and os.readlink(item["path"]) == item["target"]):
+                os.symlink(item["target"], item["path"])
         elif os.path.isdir(item["path"]) and not os.path.islink(item["path"]):
             os.rmdir(item["path"])
         elif os.path.lexists(item["path"]):
@@ -212,3 +213,55 @@ def test_http_block_on_one_line_is_refused_clearly(layout):
     tree.write("etc/nginx/nginx.conf", "events {}\nhttp { server { listen 127.0.0.1:8097; } }\n")
     with pytest.raises(_wsplan.PlanError, match="on a line of its own"):
         plan_for(tree)
+
+
+def host_plan(tree, sites, prune=False, workers=None):
+    config = NginxConfig.from_dump(tree.conf_path, tree.dump())
+    info = _layout.describe(config)
+    info["conf_path"] = tree.conf_path
+    items = []
+    for raw in sites:
+        args = params(**raw)
+        items.append({"name": args["name"], "state": args["state"],
+                      "site": _wsvalidate.site(args) if args["state"] == "present" else None})
+    return _wsplan.plan_host(items, config, info, {"version": "1.22.1", "ipv6": True}, prune=prune, workers=workers)
+
+
+def test_nginx_conf_layout_sites_block_and_worker_limits_are_one_write_of_nginx_conf(layout):
+    tree = layout("noinclude")
+    before = snapshot(tree.root)
+    sites = [{"name": "chat", "server_name": ["chat.example.com"]}, {"name": "feed", "server_name": ["feed.example.com"]}]
+    workers = {"worker_connections": 4096, "worker_rlimit_nofile": 8192, "worker_shutdown_timeout": None}
+    plan = host_plan(tree, sites, workers=workers)
+    assert [path for state, path in summary(tree, plan)].count("/etc/nginx/nginx.conf") == 1
+    main = [item for item in plan["files"] if item["path"] == tree.conf_path][0]
+    assert "worker_connections 4096;" in main["content"] and "worker_rlimit_nofile 8192;" in main["content"]
+    assert _layout.BLOCK_BEGIN in main["content"]
+    assert plan["workers"]["after"]["worker_connections"] == 4096
+    apply(tree, plan)
+    # Everything in place: the same plan writes the same bytes; prune with no sites takes it all back.
+    again = host_plan(tree, sites, workers=workers)
+    assert [item["content"] for item in again["files"] if item["state"] == "file"] == \
+        [open(item["path"]).read() for item in again["files"] if item["state"] == "file"]
+    emptied = host_plan(tree, [], prune=True)
+    assert emptied["pruned"] == ["chat", "feed"]
+    apply(tree, emptied)
+    restored = open(tree.conf_path).read()
+    assert _layout.BLOCK_BEGIN not in restored and "worker_connections 4096;" in restored  # limits stay raised
+    assert set(snapshot(tree.root)) == set(before)
+
+
+def test_a_keepalive_site_gets_the_second_map_and_the_standard_map_stays_for_the_others(layout):
+    tree = layout("debian")
+    plan = host_plan(tree, [{"name": "chat", "server_name": ["chat.example.com"]},
+                            {"name": "feed", "server_name": ["feed.example.com"], "keepalive": 8}])
+    map_file = [item for item in plan["files"] if item["path"].endswith("wsproxy-websocket-map.conf")][0]["content"]
+    assert "map $http_upgrade $connection_upgrade" in map_file and "map $http_upgrade $wsproxy_connection_keepalive" in map_file
+    feed = [item for item in plan["files"] if item["path"].endswith("sites-available/feed")][0]["content"]
+    assert "proxy_set_header Connection $wsproxy_connection_keepalive;" in feed and "keepalive 8;" in feed
+    apply(tree, plan)
+    # Without the keepalive site the second map goes, the standard one stays.
+    later = host_plan(tree, [{"name": "chat", "server_name": ["chat.example.com"]}], prune=True)
+    map_file = [item for item in later["files"] if item["path"].endswith("wsproxy-websocket-map.conf")][0]["content"]
+    assert "wsproxy_connection_keepalive" not in map_file and "$connection_upgrade" in map_file
+    apply(tree, later)
