@@ -39,6 +39,36 @@ notes:
     group C(group/wsproxy.nginx.nginx).
 """
 
+    # The shared options a module that changes nothing accepts so one module_defaults fits the whole action group.
+    UNUSED_TIMEOUTS = r"""
+options:
+  lock_timeout:
+    description:
+      - Not used (this module changes nothing); accepted so that one C(module_defaults) for the action group
+        C(group/wsproxy.nginx.nginx) fits every module of the collection.
+    type: int
+    default: 60
+  reload_timeout:
+    description: Not used; accepted for C(module_defaults) of C(group/wsproxy.nginx.nginx).
+    type: int
+    default: 10
+"""
+
+    # The checkpoint options a module that takes no checkpoint accepts, for the same reason.
+    UNUSED_CHECKPOINTS = r"""
+options:
+  keep:
+    description:
+      - Not used (this module takes no checkpoint); accepted so that one C(module_defaults) for the action group
+        C(group/wsproxy.nginx.nginx) fits every module of the collection.
+    type: int
+    default: 10
+    aliases: [checkpoint_keep]
+  label:
+    description: Not used; accepted for C(module_defaults) of C(group/wsproxy.nginx.nginx).
+    type: str
+"""
+
     # Options of the modules that take checkpoints.
     CHECKPOINTS = r"""
 options:

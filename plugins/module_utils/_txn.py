@@ -35,6 +35,10 @@ CHECKPOINT_OPTIONS = dict(
     keep=dict(type="int", default=10, aliases=["checkpoint_keep"]),
     label=dict(type="str"),
 )
+# Accepted and unused by the read-only modules, so one module_defaults for the whole action group fits every
+# module (Ansible passes a group's defaults to each member, and a module fails on an option it does not take).
+UNUSED_BY_READERS = dict((name, spec) for name, spec in list(STATE_OPTIONS.items()) + list(CHECKPOINT_OPTIONS.items())
+                         if name != "state_dir")
 
 
 class LockTimeout(Exception):

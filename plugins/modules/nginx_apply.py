@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - wsproxy.nginx.nginx
   - wsproxy.nginx.transaction
+  - wsproxy.nginx.transaction.UNUSED_CHECKPOINTS
   - wsproxy.nginx.attributes
 attributes:
   check_mode:
@@ -165,6 +166,7 @@ def main():
     )
     argument_spec.update(_control.NGINX_OPTIONS)
     argument_spec.update(_txn.STATE_OPTIONS)
+    argument_spec.update(_txn.CHECKPOINT_OPTIONS)  # unused: one module_defaults fits the whole action group
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if module.params["reload_timeout"] < 1:
         module.fail_json(msg="reload_timeout=%r: must be at least 1 second" % module.params["reload_timeout"])

@@ -18,6 +18,9 @@ description:
 author:
   - wsproxy.nginx contributors (@wsproxy)
 extends_documentation_fragment:
+  - wsproxy.nginx.nginx
+  - wsproxy.nginx.transaction.UNUSED_TIMEOUTS
+  - wsproxy.nginx.transaction.UNUSED_CHECKPOINTS
   - wsproxy.nginx.attributes
   - wsproxy.nginx.attributes.INFO_MODULE
 options:
@@ -77,12 +80,12 @@ transaction:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _txn
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _txn
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(state_dir=_txn.STATE_OPTIONS["state_dir"]),
+        argument_spec=dict(_control.NGINX_OPTIONS, state_dir=_txn.STATE_OPTIONS["state_dir"], **_txn.UNUSED_BY_READERS),
         supports_check_mode=True,
     )
     store = _checkpoint.Store(module.params["state_dir"])

@@ -55,6 +55,8 @@ options:
     default: []
 extends_documentation_fragment:
   - wsproxy.nginx.nginx
+  - wsproxy.nginx.transaction.UNUSED_TIMEOUTS
+  - wsproxy.nginx.transaction.UNUSED_CHECKPOINTS
   - wsproxy.nginx.attributes
   - wsproxy.nginx.attributes.INFO_MODULE
 seealso:
@@ -313,7 +315,7 @@ servers:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _hostfacts, _nginx
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _hostfacts, _nginx, _txn
 
 ARGUMENT_SPEC = dict(
     tcp_check=dict(type="list", elements="str", default=[]),
@@ -326,6 +328,7 @@ ARGUMENT_SPEC = dict(
 def main():
     argument_spec = dict(ARGUMENT_SPEC)
     argument_spec.update(_control.NGINX_OPTIONS)
+    argument_spec.update(_txn.UNUSED_BY_READERS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     nginx = _control.Nginx(module, module.params["binary"], module.params["conf_path"])
     ok, out, errors = nginx.dump()

@@ -32,8 +32,16 @@ author:
   - wsproxy.nginx contributors (@wsproxy)
 extends_documentation_fragment:
   - wsproxy.nginx.nginx
+  - wsproxy.nginx.transaction.UNUSED_TIMEOUTS
+  - wsproxy.nginx.transaction.UNUSED_CHECKPOINTS
   - wsproxy.nginx.attributes
   - wsproxy.nginx.attributes.INFO_MODULE
+options:
+  state_dir:
+    description:
+      - The collection's state directory (see M(wsproxy.nginx.nginx_info)); only read.
+    type: path
+    default: /var/lib/wsproxy
 seealso:
   - module: wsproxy.nginx.websocket_probe
   - module: wsproxy.nginx.websocket_proxy
@@ -105,12 +113,14 @@ conf_path:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _control
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _txn
 
 
 def main():
     # The host's part is nginx_info's (nginx -V, nginx -T); the lint runs in the action plugin.
-    module = AnsibleModule(argument_spec=dict(_control.NGINX_OPTIONS), supports_check_mode=True)
+    argument_spec = dict(_control.NGINX_OPTIONS, state_dir=_txn.STATE_OPTIONS["state_dir"])
+    argument_spec.update(_txn.UNUSED_BY_READERS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     module.fail_json(msg="wsproxy.nginx.websocket_proxy_info runs through its action plugin; call it from a playbook task")
 
 

@@ -167,3 +167,34 @@ def test_old_workers_holding_websockets_are_reported_as_draining(running_nginx, 
         assert all(worker["rss_kb"] > 0 for worker in result["draining_workers"])
     finally:
         held.close()
+
+
+def test_module_defaults_of_the_action_group_reach_every_module(running_nginx, tmp_path, backends):
+    """One module_defaults for group/wsproxy.nginx.nginx: every member takes every shared option."""
+    import json
+    import os
+    import subprocess
+    import sys
+    server = running_nginx
+    port = free_port()
+    playbook = tmp_path / "defaults.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False,
+        "module_defaults": {"group/wsproxy.nginx.nginx": {
+            "conf_path": server.conf_path, "state_dir": server.state_dir, "reload_timeout": 15, "keep": 3,
+            "lock_timeout": 30, "label": "from-defaults", "binary": "nginx"}},
+        "tasks": [
+            {"wsproxy.nginx.websocket_proxy_sites": {"sites": three_sites(backends, port)[:1]}, "register": "placed"},
+            {"wsproxy.nginx.nginx_info": {}, "register": "info"},
+            {"wsproxy.nginx.nginx_checkpoint_info": {}, "register": "listed"},
+            {"wsproxy.nginx.websocket_proxy_info": {}},
+            {"wsproxy.nginx.nginx_apply": {}},
+            {"ansible.builtin.assert": {"that": [
+                "placed.label == 'from-defaults'", "info.managed_sites | map(attribute='name') | list == ['chat']",
+                "listed.checkpoints | map(attribute='label') | list == ['from-defaults']"]}},
+        ]}]))
+    env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(playbook)],
+                          capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
