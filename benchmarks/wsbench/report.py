@@ -94,8 +94,8 @@ def _fleet_markdown(fleet):
         lines += ["", "One transaction per host (checkpoints from nginx_checkpoint_info, reloads from nginx's "
                   "`signal 1 (SIGHUP) received` log lines):", "", "| Check | Expected | Result |", "|---|---|---|"]
         for check in fleet["checks"]:
-            lines.append("| %s | %s | %s %s |" % (check["name"], check["expected"], "✓" if check["ok"] else "✗",
-                                                check["detail"]))
+            mark = "✓" if check["ok"] else "✗"
+            lines.append("| %s | %s | %s %s |" % (check["name"], check["expected"], mark, check["detail"]))
     for key in ("role_first", "role_rerun", "baseline_first"):
         tasks = fleet.get("slowest_tasks", {}).get(key)
         if tasks:
