@@ -38,7 +38,7 @@ _PLAYBOOKS = {
 # (nginx_files) and probes; the rerun reads and probes. The run label's set_fact runs on the controller.
 EXPECTED_MODULES = {"role_first": 3, "role_rerun": 2}
 _ADHOC_RE = re.compile(r"^(?P<host>\S+) \| (?P<status>[A-Z]+)(?: \| rc=\d+)? =>", re.MULTILINE)
-_PROFILE_RE = re.compile(r"^(?P<task>\S.*?) -{3,} (?P<seconds>\d+\.\d+)s$", re.MULTILINE)
+_PROFILE_RE = re.compile(r"^(?P<task>\S.*?) -+ (?P<seconds>\d+\.\d+)s$", re.MULTILINE)
 
 
 def _adhoc_results(output):
