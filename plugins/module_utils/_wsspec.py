@@ -90,6 +90,8 @@ SITES_ARGUMENT_SPEC = dict(
     sites=dict(type="list", elements="dict", required=True),
     prune=dict(type="bool", default=False),
     state=dict(type="str", default="present", choices=["present", "absent"]),
+    probe_targets=dict(type="list", elements="dict", default=[]),
+    probe_validate_certs=dict(type="bool", default=True),
 )
 SITES_ARGUMENT_SPEC.update(WORKER_OPTIONS)
 SITES_ARGUMENT_SPEC.update(APPLY_OPTIONS)

@@ -46,6 +46,18 @@ options:
         killed run left its journal there.
     type: path
     default: /var/lib/wsproxy
+  probe_targets:
+    description:
+      - Probes to run after the read, each an item of M(wsproxy.nginx.websocket_probe)'s
+        O(wsproxy.nginx.websocket_probe#module:targets); the results are in RV(probes). A run of the role that changes
+        nothing proves its sites this way, in the same module execution. A failed probe does not fail this module.
+    type: list
+    elements: dict
+    default: []
+  probe_validate_certs:
+    description: Verify TLS certificates in O(probe_targets).
+    type: bool
+    default: true
   stat_paths:
     description:
       - Paths whose kind on the managed node is reported in RV(paths) (for example certificates a site will
@@ -269,6 +281,14 @@ draining_workers:
     rss_kb:
       description: Resident memory in KiB.
       type: int
+probes:
+  description:
+    - The result of each of O(probe_targets), in order, with the keys of M(wsproxy.nginx.websocket_probe)'s
+      RV(wsproxy.nginx.websocket_probe#module:probes) (C(url), C(site), C(status), C(failed), C(diagnosis), ...).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{url: ws://127.0.0.1:80/socket, site: chat, status: 101, accept_valid: true, echo: wsproxy-probe, failed: false}]
 managed_sites:
   description: The sites wsproxy.nginx placed on the host (found by the header of the files nginx loads).
   returned: success
@@ -315,14 +335,29 @@ servers:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _hostfacts, _nginx, _txn
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _hostfacts, _nginx, _txn, _wsprobe
 
 ARGUMENT_SPEC = dict(
     tcp_check=dict(type="list", elements="str", default=[]),
     tcp_timeout=dict(type="int", default=5),
     state_dir=dict(type="path", default="/var/lib/wsproxy"),
     stat_paths=dict(type="list", elements="path", default=[]),
+    probe_targets=dict(type="list", elements="dict", default=[]),
+    probe_validate_certs=dict(type="bool", default=True),
 )
+
+
+def _probes(module):
+    """The results of `probe_targets` (websocket_probe's targets), run after the read; each item checked first."""
+    targets = []
+    for index, raw in enumerate(module.params["probe_targets"]):
+        checked = ArgumentSpecValidator(_wsprobe.TARGET_OPTIONS).validate(raw)
+        if checked.error_messages:
+            module.fail_json(msg="probe_targets[%d]: %s" % (index, "; ".join(checked.error_messages)))
+        targets.append(checked.validated_parameters)
+    settings = {"timeout": 5.0, "validate_certs": module.params["probe_validate_certs"], "ca_path": None}
+    return _wsprobe.run_targets(module, settings, targets)
 
 
 def main():
@@ -346,6 +381,7 @@ def main():
         ipv6=_hostfacts.has_ipv6(),
         paths=_hostfacts.path_kinds(module.params["stat_paths"]),
         draining_workers=_control.draining_workers(master) if master else [],
+        probes=_probes(module),
         version=nginx.build["version"],
         binary=nginx.binary,
         conf_path=nginx.conf_path,

@@ -75,6 +75,19 @@ options:
       - Set C(worker_shutdown_timeout) to exactly this (an empty string removes it), in the same transaction. Not
         changed when omitted. See M(wsproxy.nginx.nginx_workers) for what it does to live WebSockets.
     type: str
+  probe_targets:
+    description:
+      - Probes (items of M(wsproxy.nginx.websocket_probe)'s O(wsproxy.nginx.websocket_probe#module:targets)) run in the
+        read. When nothing changes, their results are RV(probes) and RV(probed) tells whether all succeeded, so a
+        run that changes nothing proves its sites in one module execution. After a change they are not reported
+        (they tested the configuration before it); probe then with M(wsproxy.nginx.websocket_probe), as the role does.
+    type: list
+    elements: dict
+    default: []
+  probe_validate_certs:
+    description: Verify TLS certificates in O(probe_targets).
+    type: bool
+    default: true
   check_backends:
     description:
       - Before changing anything, check from the managed node that every TCP backend of the present sites accepts
@@ -212,6 +225,15 @@ recovered:
   description: Set when the journal of a killed run was found and its checkpoint restored first.
   returned: when an earlier run was recovered
   type: dict
+probed:
+  description: Whether nothing changed and every one of O(probe_targets) succeeded in the read.
+  returned: success
+  type: bool
+probes:
+  description: The results of O(probe_targets), as M(wsproxy.nginx.websocket_probe) returns them.
+  returned: when O(probe_targets) was given and nothing changed
+  type: list
+  elements: dict
 check_mode:
   description: Whether this was a check-mode run (nothing was placed, so there is nothing to probe).
   returned: success

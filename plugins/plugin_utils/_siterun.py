@@ -105,7 +105,10 @@ def run(action, task_vars, result, sites, args, prune=False, workers=None):
     """Plan and apply `sites` (validate_sites) on the host; updates and returns `result`."""
     read_args = {"binary": args["binary"], "conf_path": args["conf_path"], "state_dir": args["state_dir"],
                  "tcp_check": backends(sites) if args["check_backends"] else [],
-                 "stat_paths": sorted(set(path for _n, _o, path, _k in _host_paths(sites)))}
+                 "stat_paths": sorted(set(path for _n, _o, path, _k in _host_paths(sites))),
+                 # Probed in the read: when nothing changes, that proves the sites without another execution.
+                 "probe_targets": args.get("probe_targets") or [],
+                 "probe_validate_certs": args.get("probe_validate_certs", True)}
     try:
         host, config = _action.read_config(action, task_vars, read_args)
         _require(host, task_vars, _host_paths(sites))
@@ -125,8 +128,12 @@ def run(action, task_vars, result, sites, args, prune=False, workers=None):
                   managed_sites=_managed_after(plan["managed_sites"], plan),
                   worker_limits=plan["workers"]["after"] if plan["workers"] else _workers.current(config),
                   check_mode=bool(action._play_context.check_mode))
+    result["probed"] = False
     if _inplace.in_place(plan["files"], config, host["recovery_pending"]):
         applied = dict(_action.NOTHING_APPLIED)
+        if read_args["probe_targets"]:
+            result["probes"] = host["probes"]
+            result["probed"] = not any(probe["failed"] for probe in host["probes"])
     else:
         applied = _action.apply_files(action, task_vars, plan["files"], args, host["conf_path"], _wsrender.MANAGED_MARKER)
         if applied.get("checkpoint"):

@@ -62,6 +62,23 @@ def test_three_sites_and_the_worker_limits_in_one_checkpoint_and_one_reload(runn
     assert server.fingerprint() == before
 
 
+def test_a_run_that_changes_nothing_proves_its_sites_in_the_read(running_nginx, run_module, backends):
+    server = running_nginx
+    port = free_port()
+    sites = three_sites(backends, port)
+    targets = [{"url": "ws://127.0.0.1:%d/socket" % port, "host": "%s.test" % site["name"], "echo_text": site["name"],
+                "site": site["name"]} for site in sites]
+    first = run_sites(run_module, server, sites, probe_targets=targets)
+    # The read ran before the change: its probes tested the old configuration and are not reported.
+    assert first["changed"] is True and first["probed"] is False and "probes" not in first, first
+    again = run_sites(run_module, server, sites, probe_targets=targets)
+    assert (again["changed"], again["probed"]) == (False, True), again
+    assert [(probe["site"], probe["status"], probe["echo"]) for probe in again["probes"]] == [
+        (name, 101, name) for name in ("chat", "feed", "game")]
+    broken = run_sites(run_module, server, sites, probe_targets=targets + [dict(targets[0], url="ws://127.0.0.1:%d/socket" % free_port())])
+    assert (broken["changed"], broken["probed"]) == (False, False) and broken["probes"][-1]["failed"] is True, broken
+
+
 def test_rollback_without_arguments_undoes_the_last_run_whatever_its_number_of_checkpoints(running_nginx, run_module, backends):
     server = running_nginx
     port = free_port()
