@@ -103,8 +103,8 @@ $(BIN)/.bench-installed: benchmarks/requirements.txt | $(BIN)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	@touch $@
 
-# The small variant make test runs: 2 hosts, 50 connections; fails on a failed run, a non-idempotent rerun or a
-# dropped WebSocket. Its results stay under .tmp.
+# The small variant make test runs: 2 hosts, 50 connections; fails on a failed run, a non-idempotent rerun, a host
+# whose first converge took more than one checkpoint or reload, or a dropped WebSocket. Results stay under .tmp.
 bench-smoke: venv images collection
 	BENCH_RESULTS=$(TMP)/bench-smoke BENCH_WORKDIR=$(TMP) PYTHONPATH=$(COLLECTIONS) $(BIN)/python benchmarks/bench.py --smoke
 
