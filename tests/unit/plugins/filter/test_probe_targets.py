@@ -45,7 +45,7 @@ def test_upstream_items_may_be_dicts_and_backups_are_not_the_backend():
     assert targets[0] == {"site": "pool", "url": "ws://127.0.0.1:8080/socket.io/", "host": None, "socketio": True,
                           "echo_text": "wsproxy-probe", "backend_url": "ws://127.0.0.1:4001/socket.io/"}
     # Every target is an item of websocket_probe's `targets`: only keys that option takes.
-    from ansible_collections.wsproxy.nginx.plugins.modules.websocket_probe import TARGET_OPTIONS
+    from ansible_collections.wsproxy.nginx.plugins.module_utils._wsprobe import TARGET_OPTIONS
     assert all(set(t) <= set(TARGET_OPTIONS) for t in targets)
 
 
