@@ -265,3 +265,18 @@ def test_a_keepalive_site_gets_the_second_map_and_the_standard_map_stays_for_the
     map_file = [item for item in later["files"] if item["path"].endswith("wsproxy-websocket-map.conf")][0]["content"]
     assert "wsproxy_connection_keepalive" not in map_file and "$connection_upgrade" in map_file
     apply(tree, later)
+
+
+def test_keepalive_next_to_a_reused_standard_map_adds_only_its_own_map(layout):
+    tree = layout("alpine")  # Alpine's stock nginx.conf has the standard map
+    before = snapshot(tree.root)
+    plan = host_plan(tree, [{"name": "chat", "server_name": ["chat.example.com"]},
+                            {"name": "feed", "server_name": ["feed.example.com"], "keepalive": 4}])
+    assert plan["map"]["reused"] is True
+    map_file = [item for item in plan["files"] if item["path"].endswith("wsproxy-websocket-map.conf")][0]["content"]
+    assert "$wsproxy_connection_keepalive" in map_file and "$connection_upgrade" not in map_file
+    chat = [item for item in plan["files"] if item["path"].endswith("/chat.conf")][0]["content"]
+    assert "proxy_set_header Connection $connection_upgrade;" in chat  # the user's map, still reused
+    apply(tree, plan)
+    apply(tree, host_plan(tree, [], prune=True))
+    assert snapshot(tree.root) == before
