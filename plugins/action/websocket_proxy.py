@@ -28,6 +28,6 @@ class ActionModule(_action.ControllerAction):
             return result
         except _siterun.SiteError as exc:
             # One site: name the option as the task spells it (no sites[0] prefix).
-            result.update(failed=True, msg=str(exc).split(": ", 1)[1])
+            result.update(failed=True, msg=exc.detail)
             return result
         return _siterun.run(self, task_vars, result, sites, args)

@@ -356,7 +356,8 @@ def _probes(module):
         if checked.error_messages:
             module.fail_json(msg="probe_targets[%d]: %s" % (index, "; ".join(checked.error_messages)))
         targets.append(checked.validated_parameters)
-    settings = {"timeout": 5.0, "validate_certs": module.params["probe_validate_certs"], "ca_path": None}
+    settings = {"timeout": _wsprobe.RUN_OPTIONS["timeout"]["default"], "ca_path": None,
+                "validate_certs": module.params["probe_validate_certs"]}
     return _wsprobe.run_targets(module, settings, targets)
 
 

@@ -22,7 +22,11 @@ from ansible_collections.wsproxy.nginx.plugins.plugin_utils import (
 
 
 class SiteError(Exception):
-    """A site that cannot be planned; the message names the site and the option."""
+    """A site that cannot be planned; the message names the site (`where`) and the option (`detail`)."""
+
+    def __init__(self, where, detail):
+        super(SiteError, self).__init__("%s: %s" % (where, detail))
+        self.detail = detail
 
 
 def validate_sites(items, default_state):
@@ -33,12 +37,12 @@ def validate_sites(items, default_state):
     for index, raw in enumerate(items):
         where = "sites[%d]" % index
         if not isinstance(raw, dict):
-            raise SiteError("%s=%r: expected a dict of websocket_proxy site options" % (where, raw))
+            raise SiteError(where, "%r: expected a dict of websocket_proxy site options" % (raw,))
         if isinstance(raw.get("name"), str):
             where += " (%s)" % raw["name"]
         validation = ArgumentSpecValidator(_wsspec.SITE_OPTIONS).validate(dict(raw, state=raw.get("state") or default_state))
         if validation.error_messages:
-            raise SiteError("%s: %s" % (where, "; ".join(validation.error_messages)))
+            raise SiteError(where, "; ".join(validation.error_messages))
         params = validation.validated_parameters
         try:
             if params["state"] == "absent":
@@ -47,24 +51,20 @@ def validate_sites(items, default_state):
             else:
                 site = _wsvalidate.site(params)
         except _wsvalidate.InvalidOption as exc:
-            raise SiteError("%s: %s" % (where, exc))
+            raise SiteError(where, str(exc))
         if params["name"] in names:
-            raise SiteError("%s: name=%r: two sites with the same name" % (where, params["name"]))
+            raise SiteError(where, "name=%r: two sites with the same name" % params["name"])
         names.add(params["name"])
         sites.append({"name": params["name"], "state": params["state"], "site": site})
     return sites
-
-
-def _address(upstream):
-    return upstream if isinstance(upstream, str) else upstream["address"]
 
 
 def backends(sites):
     """The TCP backends of the present sites, each once, in order."""
     found = []
     for item in sites:
-        for upstream in (item["site"] or {}).get("upstreams", []):
-            address = _address(upstream)
+        for server in (item["site"] or {}).get("upstreams", []):
+            address = server["address"]
             if not address.startswith("unix:") and address not in found:
                 found.append(address)
     return found
@@ -74,7 +74,7 @@ def _host_paths(sites):
     """[(site name, option, path, kind)] that must exist on the host before nginx is given them."""
     wanted = []
     for item in sites:
-        if item["site"] is not None and hasattr(_wsvalidate, "host_paths"):
+        if item["site"] is not None:
             wanted += [(item["name"],) + tuple(entry) for entry in _wsvalidate.host_paths(item["site"])]
     return wanted
 
@@ -103,15 +103,16 @@ def _managed_after(before, plan):
 
 def run(action, task_vars, result, sites, args, prune=False, workers=None):
     """Plan and apply `sites` (validate_sites) on the host; updates and returns `result`."""
+    wanted_paths = _host_paths(sites)
     read_args = {"binary": args["binary"], "conf_path": args["conf_path"], "state_dir": args["state_dir"],
                  "tcp_check": backends(sites) if args["check_backends"] else [],
-                 "stat_paths": sorted(set(path for _n, _o, path, _k in _host_paths(sites))),
+                 "stat_paths": sorted(set(path for _n, _o, path, _k in wanted_paths)),
                  # Probed in the read: when nothing changes, that proves the sites without another execution.
                  "probe_targets": args.get("probe_targets") or [],
                  "probe_validate_certs": args.get("probe_validate_certs", True)}
     try:
         host, config = _action.read_config(action, task_vars, read_args)
-        _require(host, task_vars, _host_paths(sites))
+        _require(host, task_vars, wanted_paths)
         info = _layout.describe(config)
         info["conf_path"] = host["conf_path"]
         features = {"version": host["version"], "ipv6": host["ipv6"]}
