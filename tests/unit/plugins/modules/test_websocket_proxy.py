@@ -197,3 +197,29 @@ def test_check_backends_refuses_a_dead_backend_before_any_change(running_nginx, 
     assert server.fingerprint() == before
     alive = run_module(PROXY, site_args(server, backend, free_port(), check_backends=True))
     assert alive.get("failed") is not True and alive["changed"] is True
+
+
+def test_lets_encrypt_first_run_serves_the_challenge_webroot_before_any_certificate(running_nginx, run_module, backend):
+    """The README's Let's Encrypt step 1: plain HTTP with acme_challenge_root, no certificate yet."""
+    import shutil
+    import tempfile
+    import urllib.request
+    server = running_nginx
+    port = free_port()
+    webroot = tempfile.mkdtemp(prefix="wsproxy-acme-")  # outside the test's private tmp: nginx's workers read it
+    try:
+        os.chmod(webroot, 0o755)
+        os.makedirs(os.path.join(webroot, ".well-known", "acme-challenge"), 0o755)
+        with open(os.path.join(webroot, ".well-known", "acme-challenge", "token-1"), "w") as handle:
+            handle.write("token-1.key-authorization")
+        placed = run_module(PROXY, server.args(name="app", server_name=["app.example.com"], listen=["127.0.0.1:%d" % port],
+                                               upstream=["127.0.0.1:%d" % backend.port], acme_challenge_root=webroot))
+        assert placed.get("failed") is not True and placed["changed"] is True, placed
+        request = urllib.request.Request("http://127.0.0.1:%d/.well-known/acme-challenge/token-1" % port,
+                                         headers={"Host": "app.example.com"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert (response.status, response.read()) == (200, b"token-1.key-authorization")
+        probe = run_module(PROBE, {"url": "ws://127.0.0.1:%d/socket" % port, "host": "app.example.com", "echo_text": "le"})
+        assert (probe["status"], probe["echo"]) == (101, "le"), probe  # everything else still proxied
+    finally:
+        shutil.rmtree(webroot)
