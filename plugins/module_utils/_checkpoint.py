@@ -4,9 +4,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Target side: checkpoints of the nginx configuration tree, and their byte-identical restore.
 
-A checkpoint holds every file, directory and symlink under the configuration directory plus every file nginx
-loads from elsewhere (per `nginx -T`). Contents are stored once per sha256 under `blobs/`; `manifest.json` is
-written last, so a checkpoint without one is incomplete and ignored.
+A checkpoint holds every file, directory and symlink under the configuration directory, what its symlinks point
+at (a linked directory is walked whole, a linked file kept), every file nginx loads from elsewhere (per
+`nginx -T`) and every path the transaction will write wherever it is (recorded as absent when it does not exist
+yet, so a rollback removes it). Contents are stored once per sha256 under `blobs/` and verified against that
+sha256 before anything is restored; `manifest.json` is written last, so a checkpoint without one is incomplete
+and ignored.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,16 +40,54 @@ def _depth(path):
     return path.rstrip("/").count("/")
 
 
-def snapshot(conf_dir, extra_files=(), skip_tmp=False):
-    """{path: state} of the tree under conf_dir plus the given files outside it. Leftover temp files of a killed
-    write are part of the current tree (so a restore removes them), never of a checkpoint (skip_tmp)."""
-    states = {}
+def _under_any(path, roots):
+    return any(under(path, root) for root in roots)
+
+
+def linked(conf_dir):
+    """(directories, files) outside conf_dir that its symlinks point at: a write through `sites-available ->
+    /srv/sites` lands there, so the checkpoint must hold those bytes. One level only (links inside a linked
+    directory are kept as links), and never a directory holding conf_dir (that would take in /etc whole)."""
+    directories, files = [], []
     for path in _fs.walk_tree(conf_dir):
-        if skip_tmp and _fs.is_tmp_name(os.path.basename(path)):
+        if not os.path.islink(path):
             continue
-        states[path] = _fs.state_of(path)
+        real = os.path.realpath(path)
+        if _under_any(real, [conf_dir] + directories) or under(conf_dir, real):
+            continue
+        if os.path.isdir(real):
+            directories = [d for d in directories if not under(d, real)] + [real]
+        elif os.path.isfile(real):
+            files.append(real)
+    return directories, sorted(set(files))
+
+
+def resolved(path):
+    """`path` with the symlinks of its directory resolved: where a write of it really lands."""
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
+def _missing_from(path):
+    """`path` and its missing parent directories (what creating it would add), topmost last."""
+    missing = []
+    while path != "/" and _fs.state_of(path) is None:
+        missing.append(path)
+        path = os.path.dirname(path)
+    return missing
+
+
+def snapshot(roots, extra_files=(), skip_tmp=False):
+    """{path: state} of the trees under `roots` plus the given paths outside them (those that exist). Leftover
+    temp files of a killed write are part of the current tree (so a restore removes them), never of a
+    checkpoint (skip_tmp)."""
+    states = {}
+    for root in roots:
+        for path in _fs.walk_tree(root):
+            if skip_tmp and _fs.is_tmp_name(os.path.basename(path)):
+                continue
+            states[path] = _fs.state_of(path)
     for path in extra_files:
-        if not under(path, conf_dir):
+        if not _under_any(path, roots):
             state = _fs.state_of(path)
             if state is not None:
                 states[path] = state
@@ -91,8 +132,17 @@ class Store(object):
         manifest_path = os.path.join(self.path(checkpoint_id), MANIFEST)
         if not os.path.isfile(manifest_path):
             raise CheckpointError("id=%r: no such checkpoint in %s" % (checkpoint_id, self.root))
-        with open(manifest_path) as handle:
-            return json.load(handle)
+        try:
+            with open(manifest_path) as handle:
+                manifest = json.load(handle)
+            if manifest.get("id") != checkpoint_id or not isinstance(manifest.get("entries"), list):
+                raise ValueError("it does not describe checkpoint %s" % checkpoint_id)
+        except ValueError as exc:
+            raise CheckpointError(
+                "%s is damaged (%s): checkpoint %s cannot be used and nothing was changed. Restore another checkpoint "
+                "by id (nginx_checkpoint_info lists them), or delete this one with nginx_checkpoint state=absent id=%s"
+                % (manifest_path, exc, checkpoint_id, checkpoint_id))
+        return manifest
 
     def save(self, manifest):
         data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
@@ -112,9 +162,14 @@ class Store(object):
             raise CheckpointError("label=%r: no checkpoint carries this label in %s" % (label, self.root))
         return runs[0]
 
-    def create(self, conf_path, loaded, label=None):
-        """Snapshot the tree now; returns the manifest. Without a label the checkpoint is a run of its own."""
+    def create(self, conf_path, loaded, label=None, paths=()):
+        """Snapshot the tree now, with `paths` the transaction will write wherever they are; returns the manifest.
+        Without a label the checkpoint is a run of its own."""
         conf_dir = os.path.dirname(conf_path)
+        linked_dirs, linked_files = linked(conf_dir)
+        roots = [conf_dir] + linked_dirs
+        writes = [resolved(path) for path in paths]
+        absent = sorted(set(missing for path in writes if not _under_any(path, roots) for missing in _missing_from(path)))
         # Names sort in creation order (latest, retention): microseconds, since fast runs take several a second.
         now = time.time()
         checkpoint_id = "%s.%06dZ-%s" % (time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)), int(now % 1 * 1000000),
@@ -125,7 +180,7 @@ class Store(object):
         os.mkdir(blobs, 0o700)
         entries = []
         try:
-            for path, state in sorted(snapshot(conf_dir, loaded, skip_tmp=True).items()):
+            for path, state in sorted(snapshot(roots, list(loaded) + linked_files + writes, skip_tmp=True).items()):
                 if state["type"] == "file":
                     # Hash the very bytes that are kept, so a concurrent edit cannot split the two.
                     with open(path, "rb") as handle:
@@ -142,6 +197,8 @@ class Store(object):
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "conf_path": conf_path,
                 "conf_dir": conf_dir,
+                "roots": roots,
+                "absent": absent,
                 "entries": entries,
                 "files": sum(1 for entry in entries if entry["type"] == "file"),
                 "after": None,
@@ -163,9 +220,20 @@ class Store(object):
             self.delete(cid)
         return doomed
 
-    def blob(self, manifest, sha256):
-        with open(os.path.join(self.path(manifest["id"]), "blobs", sha256), "rb") as handle:
-            return handle.read()
+    def blob(self, manifest, entry):
+        """The kept bytes of a file entry, verified against its sha256: a damaged checkpoint is never applied."""
+        path = os.path.join(self.path(manifest["id"]), "blobs", entry["sha256"])
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except (IOError, OSError) as exc:
+            data, problem = None, "cannot be read: %s" % exc
+        if data is not None and hashlib.sha256(data).hexdigest() == entry["sha256"]:
+            return data
+        problem = "no longer matches its sha256" if data is not None else problem
+        raise CheckpointError(
+            "checkpoint %s is damaged: the copy of %s (%s) %s; nothing was restored. Restore another checkpoint by id "
+            "(nginx_checkpoint_info lists them)" % (manifest["id"], entry["path"], path, problem))
 
 
 def label_of(manifest):
@@ -173,10 +241,16 @@ def label_of(manifest):
     return manifest.get("label") or manifest["id"]
 
 
+def _scope(manifest):
+    """(roots, paths outside them) a checkpoint looks at."""
+    roots = manifest.get("roots") or [manifest["conf_dir"]]
+    outside = [entry["path"] for entry in manifest["entries"] if not _under_any(entry["path"], roots)]
+    return roots, outside + manifest.get("absent", [])
+
+
 def current_states(manifest):
     """The tree as it is now, over the same paths a restore would look at."""
-    outside = [entry["path"] for entry in manifest["entries"] if not under(entry["path"], manifest["conf_dir"])]
-    return snapshot(manifest["conf_dir"], outside)
+    return snapshot(*_scope(manifest))
 
 
 def changes(wanted_entries, current):
@@ -186,19 +260,26 @@ def changes(wanted_entries, current):
     return sorted(path for path in paths if not _fs.same_state(wanted.get(path), current.get(path)))
 
 
-def edited_since_last_commit(store, current):
+def edited_since_last_commit(store):
     """Paths changed by someone after the collection's last applied change (the newest checkpoint whose change
     was applied records the tree as it left it). A tree exactly as the collection recorded it, before or after
     any of its changes (after a rollback, say), holds no edit; nor do later changes of the collection itself,
-    so an older checkpoint can be restored over them."""
+    so an older checkpoint can be restored over them. Each checkpoint is compared over its own paths."""
+    manifests = [store.load(checkpoint_id) for checkpoint_id in reversed(store.ids())]
+    scopes = [_scope(manifest) for manifest in manifests]
+    everything = snapshot(sorted(set(root for roots, _o in scopes for root in roots)),
+                          sorted(set(path for _r, outside in scopes for path in outside)))
     newest = None
-    for checkpoint_id in reversed(store.ids()):
-        manifest = store.load(checkpoint_id)
+    for manifest, (roots, outside) in zip(manifests, scopes):
+        outside = set(outside)
+        current = dict((path, state) for path, state in everything.items()
+                       if path in outside or _under_any(path, roots))
         for recorded in (manifest.get("after"), manifest["entries"]):
             if recorded and not changes(recorded, current):
                 return []
-        newest = newest or (manifest if manifest.get("after") else None)
-    return changes(newest["after"], current) if newest else []
+        if newest is None and manifest.get("after"):
+            newest = (manifest, current)
+    return changes(newest[0]["after"], newest[1]) if newest else []
 
 
 def plan_restore(manifest, current):
@@ -218,8 +299,12 @@ def plan_restore(manifest, current):
 
 
 def restore(store, manifest, current):
-    """Apply plan_restore; returns the changed paths."""
+    """Apply plan_restore; returns the changed paths. Every blob is read and verified before the first change."""
     removals, writes = plan_restore(manifest, current)
+    contents = dict(
+        (entry["path"], store.blob(manifest, entry)) for entry in writes
+        if entry["type"] == "file" and (current.get(entry["path"]) or {}).get("sha256") != entry["sha256"]
+    )
     for path in removals:
         if current[path]["type"] == "dir":
             shutil.rmtree(path)
@@ -241,7 +326,7 @@ def restore(store, manifest, current):
                 os.chown(path, entry["uid"], entry["gid"])
                 os.chmod(path, mode)
             else:
-                _fs.atomic_write(path, store.blob(manifest, entry["sha256"]), mode, entry["uid"], entry["gid"], in_tree=True)
+                _fs.atomic_write(path, contents[path], mode, entry["uid"], entry["gid"], in_tree=True)
     return sorted(set(removals) | set(entry["path"] for entry in writes))
 
 

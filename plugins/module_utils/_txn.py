@@ -5,9 +5,15 @@
 """Target side: the host lock, the journal of an open transaction, and recovery from a killed run.
 
 A transaction opens when a checkpoint is taken (or a restore starts) and closes when the change is applied or
-rolled back. While it is open, `STATE_DIR/journal.json` names its checkpoint. A run that dies in between (lost
-SSH connection, SIGKILL, reboot) leaves the journal behind; the next run of any changing module of the
-collection restores that checkpoint first, tests, reloads, and reports it under `recovered`.
+rolled back. While it is open, `STATE_DIR/journal.json` names its checkpoint and who holds it:
+- the module process that opened it, under the host lock (nginx_files, a restore): once another run holds the
+  lock, that process is provably gone;
+- or, handed over by nginx_checkpoint to its playbook run (checkpoint -> your tasks -> nginx_apply), the run, for
+  a lease (`lease`, default 1800 s) from when the checkpoint was taken.
+A run that finds a transaction it does not own waits for it (up to `lock_timeout`) while its holder may be
+alive, then fails naming it; a dead one (the process gone, or the lease over) it recovers first: restores the
+checkpoint, tests, reloads, reports it under `recovered`. An operator ends a live one explicitly with
+nginx_apply (finish it) or nginx_checkpoint state=restored (put it back).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -45,6 +51,14 @@ class LockTimeout(Exception):
     pass
 
 
+class TransactionOpen(Exception):
+    """Another run's transaction may still be alive."""
+
+
+# How long a transaction handed to its playbook run (checkpoint -> tasks -> nginx_apply) counts as alive.
+LEASE_DEFAULT = 1800
+
+
 _LABEL_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -57,7 +71,10 @@ def check_label(module):
 
 def io_failure(exc, journal):
     """The msg for an I/O error (full disk, read-only file system) in the middle of a change."""
-    record = journal.read()
+    try:
+        record = journal.read()
+    except _checkpoint.CheckpointError:
+        record = None
     tail = ""
     if record and record.get("checkpoint"):
         tail = " The transaction stays open: the next run of the collection restores checkpoint %s." % record["checkpoint"]
@@ -67,14 +84,15 @@ def io_failure(exc, journal):
 class HostLock(object):
     """An exclusive fcntl lock on STATE_DIR/lock: one collection run at a time on a host."""
 
-    def __init__(self, state_dir, timeout):
+    def __init__(self, state_dir, timeout, deadline):
         self.path = os.path.join(state_dir, "lock")
         self.timeout = timeout
+        self.deadline = deadline
         self.fd = None
 
     def __enter__(self):
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        deadline = time.time() + self.timeout
+        deadline = self.deadline
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -110,26 +128,48 @@ class _NoLock(object):
 
 
 class Journal(object):
+    """STATE_DIR/journal.json: the open transaction's checkpoint, its holder and, once handed to a playbook run,
+    its lease. Written atomically, so a damaged one was damaged by something else: it is refused, never guessed."""
+
     def __init__(self, state_dir):
         self.path = os.path.join(state_dir, "journal.json")
 
     def read(self):
         try:
             with open(self.path) as handle:
-                return json.load(handle)
+                record = json.load(handle)
+            if not isinstance(record, dict) or "checkpoint" not in record:
+                raise ValueError("no checkpoint recorded")
+            return record
         except (IOError, OSError) as exc:
             if exc.errno == errno.ENOENT:
                 return None
             raise
-        except ValueError:
-            # A journal cut short by a crash while it was being written: the transaction never began writing.
-            return {"checkpoint": None, "op": "unknown"}
+        except ValueError as exc:
+            raise _checkpoint.CheckpointError(
+                "%s is damaged (%s): a transaction may be open and which checkpoint it started from is unknown. Nothing "
+                "was changed. Restore a checkpoint by id with nginx_checkpoint state=restored id=ID (nginx_checkpoint_info "
+                "lists them; the newest is the likeliest), which ends the damaged journal" % (self.path, exc))
 
-    def begin(self, checkpoint_id, op, conf_path):
-        record = {"checkpoint": checkpoint_id, "op": op, "conf_path": conf_path, "pid": os.getpid(),
-                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        _fs.atomic_write(self.path, json.dumps(record).encode("utf-8"), mode=0o600)
+    def _write(self, record):
+        _fs.atomic_write(self.path, json.dumps(record, sort_keys=True).encode("utf-8"), mode=0o600)
         return record
+
+    def begin(self, checkpoint_id, op, conf_path, label=None):
+        """Open a transaction held by this module process (under the host lock)."""
+        return self._write({"checkpoint": checkpoint_id, "op": op, "conf_path": conf_path, "label": label,
+                            "pid": os.getpid(), "started": _utc(time.time()), "lease_until": None})
+
+    def hand_over(self, record, lease):
+        """The transaction outlives this module: its playbook run holds it for `lease` seconds."""
+        until = time.time() + lease
+        record.update(lease=lease, lease_until=until, lease_ends=_utc(until))
+        return self._write(record)
+
+    def take(self, record):
+        """A module continuing its run's transaction (nginx_apply) holds it again while it works."""
+        record.update(pid=os.getpid(), lease_until=None)
+        return self._write(record)
 
     def end(self):
         try:
@@ -137,6 +177,34 @@ class Journal(object):
         except OSError as exc:
             if exc.errno != errno.ENOENT:
                 raise
+
+
+def _utc(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def may_be_alive(record):
+    """True while a run may still hold the transaction: its lease runs. A transaction held by a module process
+    is dead once the caller holds the host lock (that process held it until it died)."""
+    return bool(record and record.get("lease_until") and time.time() < record["lease_until"])
+
+
+def describe(record):
+    """One line naming an open transaction, for messages."""
+    text = "checkpoint %s (%s, opened %s" % (record.get("checkpoint"), record.get("op", "change"), record.get("started", "?"))
+    if record.get("label"):
+        text += ", run %s" % record["label"]
+    if record.get("lease_ends"):
+        text += ", its run holds it until %s" % record["lease_ends"]
+    return text + ")"
+
+
+def _open_elsewhere_msg(record, waited):
+    checkpoint_id = record.get("checkpoint")
+    return ("Another run's transaction is open on this host: %s. Waited lock_timeout=%d s for it to end; nothing was "
+            "changed. Run again once it has ended. If that run is gone, end it yourself: nginx_apply checkpoint=%s "
+            "applies what it changed, nginx_checkpoint state=restored id=%s puts it back." % (describe(record), waited,
+                                                                                            checkpoint_id, checkpoint_id))
 
 
 class Host(object):
@@ -148,7 +216,7 @@ class Host(object):
         self.store = _checkpoint.Store(module.params["state_dir"])
         self.journal = Journal(self.store.state_dir)
 
-    def lock(self):
+    def lock(self, deadline):
         conf_dir = os.path.dirname(self.nginx.conf_path)
         if _checkpoint.under(self.store.state_dir, conf_dir):
             raise _checkpoint.CheckpointError(
@@ -158,7 +226,7 @@ class Host(object):
         if self.module.check_mode and not os.path.isdir(self.store.state_dir):
             return _NoLock()  # check mode creates nothing, not even the state directory
         _fs.private_dir(self.store.state_dir)
-        return HostLock(self.store.state_dir, self.module.params["lock_timeout"])
+        return HostLock(self.store.state_dir, self.module.params["lock_timeout"], deadline)
 
     def restore(self, manifest, reload_timeout, reload=True, always=False):
         """Bring the tree back to `manifest`, test, and reload if nginx runs (`always`: even when the files were
@@ -177,21 +245,21 @@ class Host(object):
             report["errors"] = errors
         return report
 
-    def recover(self, reload_timeout, keep_open=None):
-        """Restore the checkpoint of a journal left by a killed run. `keep_open` names the checkpoint of the
-        transaction the caller is continuing (not stale). Returns the recovery report or None."""
-        record = self.journal.read()
-        if record is None or (keep_open and record.get("checkpoint") == keep_open):
-            return None
+    def recover(self, record, reload_timeout):
+        """Restore the checkpoint of a dead run's transaction (`record`), test, reload. Returns the report; the
+        checkpoint keeps a note of it, so the run that opened it, if it ever comes back, learns what happened."""
         report = {"journal": record}
         if record.get("checkpoint"):
             manifest = self.store.load(record["checkpoint"])
             report.update(self.restore(manifest, reload_timeout, always=True))
+            manifest["recovered"] = {"at": _utc(time.time()), "by_pid": os.getpid(), "paths": report["paths"]}
+            self.store.save(manifest)
         self.journal.end()
         return report
 
-    def begin(self, keep, op="change", label=None):
-        """Take a checkpoint of the current, valid configuration and open a transaction on it."""
+    def begin(self, keep, op="change", label=None, paths=()):
+        """Take a checkpoint of the current, valid configuration (and of `paths`, which the transaction will
+        write, wherever they are) and open a transaction on it. Returns (manifest, pruned ids, journal record)."""
         ok, dump_text, errors = self.nginx.dump()
         if not ok:
             self.module.fail_json(
@@ -199,12 +267,11 @@ class Host(object):
                 % _nginx.describe_errors(errors, ""), errors=errors)
         loaded = _nginx.loaded_files(dump_text)
         self.store.ensure(os.path.dirname(self.nginx.conf_path), loaded)
-        manifest = self.store.create(self.nginx.conf_path, loaded, label)
-        if op:
-            self.journal.begin(manifest["id"], op, self.nginx.conf_path)
+        manifest = self.store.create(self.nginx.conf_path, loaded, label, paths)
+        record = self.journal.begin(manifest["id"], op, self.nginx.conf_path, label) if op else None
         _hooks.reached("after-checkpoint")
         pruned = self.store.prune(keep, protect=[manifest["id"]])
-        return manifest, pruned
+        return manifest, pruned, record
 
     def commit(self, manifest):
         """Record the tree as applied in its checkpoint and close the transaction."""
@@ -223,7 +290,9 @@ class Host(object):
             self.module.fail_json(msg="%s, and there is no checkpoint to roll back to: %s" % (what, detail), **result)
         report = self.restore(manifest, reload_timeout, reload=reload_after)
         self.journal.end()
-        result.update(rolled_back=True, rollback=report, changed=True)
+        # The tree is back byte for byte: the host changed only if nginx was reloaded (or started) on the way.
+        result.update(rolled_back=True, rollback=report,
+                      changed=bool(report["reloaded"] or result.get("started") or result.get("recovered", {}).get("paths")))
         self.module.fail_json(msg="%s; checkpoint %s restored: %s" % (what, manifest["id"], detail), **result)
 
     def activate(self, result, manifest, reload, reload_timeout, start):
@@ -259,22 +328,60 @@ class Host(object):
             result.update(reloaded=True, changed=True, draining_workers=_control.draining_workers(master))
 
 
-def run_locked(module, result, work, recover=True, keep_open=None):
-    """The frame of every changing module: lock the host, recover a killed run's transaction, do `work(host,
-    result)`, and turn refusals and I/O errors into a clear failure. Exits the module."""
+def run_locked(module, result, work, continues=None, takeover=False, damaged_ok=False):
+    """The frame of every changing module: lock the host; if another run's transaction is open, wait for it while
+    it may be alive (releasing the lock) and recover it once it is dead; then do `work(host, result, record)` and
+    turn refusals and I/O errors into a clear failure. Exits the module.
+
+    `continues`: the checkpoint id of the transaction the caller carries on (True: whichever is open), which is
+    then handed to `work` as `record`. `takeover`: the caller ends whatever is open itself (a forced restore): a
+    live transaction is neither waited for nor recovered. `damaged_ok`: a damaged journal is ended, not refused
+    (the operator's way out: restoring a checkpoint named by id)."""
     host = Host(module, _control.Nginx(module, module.params["binary"], module.params["conf_path"]))
+    started = time.time()
+    deadline = started + module.params["lock_timeout"]
     try:
-        with host.lock():
-            if recover and not module.check_mode:
-                recovered = host.recover(module.params["reload_timeout"], keep_open=keep_open)
-                if recovered:
-                    result["recovered"] = recovered
-                    result["changed"] = result["changed"] or bool(recovered.get("paths"))
-            result = work(host, result)
+        while True:
+            with host.lock(deadline):
+                record = _open_record(host, damaged_ok)
+                ours = record is not None and (continues is True or record.get("checkpoint") == continues)
+                if record is not None and not ours and not takeover and not module.check_mode:
+                    if may_be_alive(record):
+                        if time.time() >= deadline:
+                            raise TransactionOpen(_open_elsewhere_msg(record, module.params["lock_timeout"]))
+                        record = False  # wait outside the lock, so its owner can finish
+                    else:
+                        _recovered(module, host, result, record)
+                        record = None
+                if record is not False:
+                    result = work(host, result, record if ours or takeover else None)
+                    break
+            time.sleep(0.5)
     except _fs.Refused as exc:
         module.fail_json(msg="Refused: %s" % exc, **result)
-    except (_checkpoint.CheckpointError, _fs.UnsafeDirectory, LockTimeout) as exc:
+    except (_checkpoint.CheckpointError, _fs.UnsafeDirectory, LockTimeout, TransactionOpen) as exc:
         module.fail_json(msg=str(exc), **result)
     except (IOError, OSError) as exc:
         module.fail_json(msg=io_failure(exc, host.journal), **result)
     module.exit_json(**result)
+
+
+def _open_record(host, damaged_ok):
+    """The open transaction's journal, or None. A damaged journal stops every run but a restore by id."""
+    try:
+        return host.journal.read()
+    except _checkpoint.CheckpointError:
+        if damaged_ok:
+            return {"checkpoint": None, "op": "unknown", "damaged": True}
+        raise
+
+
+def _recovered(module, host, result, record):
+    """Recover a dead run's transaction into `result`; a recovery nginx does not accept is a failed task."""
+    recovered = host.recover(record, module.params["reload_timeout"])
+    result["recovered"] = recovered
+    result["changed"] = result["changed"] or bool(recovered.get("paths"))
+    if recovered.get("errors"):
+        module.fail_json(
+            msg="A dead run's transaction (%s) was recovered: its checkpoint is restored, but nginx reports: %s"
+            % (describe(record), _nginx.describe_errors(recovered["errors"], "")), **result)

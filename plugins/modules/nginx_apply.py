@@ -139,15 +139,24 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _txn
 
 
-def _apply(module, host, result):
-    record = host.journal.read()
+def _apply(module, host, result, record):
+    """Carry on the run's open transaction (`record`, or the checkpoint named): test, reload, commit."""
     checkpoint_id = module.params["checkpoint"] or (record or {}).get("checkpoint")
     result["checkpoint"] = checkpoint_id
     manifest = host.store.load(checkpoint_id) if checkpoint_id else None
+    if manifest is not None and record is None and manifest.get("recovered"):
+        module.fail_json(
+            msg="The transaction of checkpoint %s is no longer open: another run found it past its lease and restored "
+                "the checkpoint at %s (paths %s). What was changed since the checkpoint is undone; nothing was applied. "
+                "Run the change again." % (checkpoint_id, manifest["recovered"]["at"],
+                                           _checkpoint.describe_paths(manifest["recovered"]["paths"]) or "none"),
+            **result)
+    if record is not None and not module.check_mode:
+        host.journal.take(record)  # held by this process now: if it dies, the next run recovers at once
 
     if manifest is not None and host.nginx.master_pid() is not None \
             and not _checkpoint.changes(manifest["entries"], _checkpoint.current_states(manifest)):
-        if not module.check_mode and record and record.get("checkpoint") == checkpoint_id:
+        if not module.check_mode and record is not None:
             host.journal.end()
         result["msg"] = "nothing changed since checkpoint %s: no test, no reload" % checkpoint_id
         return result
@@ -172,9 +181,9 @@ def main():
         module.fail_json(msg="reload_timeout=%r: must be at least 1 second" % module.params["reload_timeout"])
     result = {"changed": False, "tested": False, "reloaded": False, "started": False, "rolled_back": False,
               "method": None, "checkpoint": None, "errors": []}
-    # Without a checkpoint named, this run continues the open transaction: nothing to recover.
-    _txn.run_locked(module, result, lambda host, res: _apply(module, host, res),
-                    recover=bool(module.params["checkpoint"]), keep_open=module.params["checkpoint"])
+    # Without a checkpoint named, this run continues whichever transaction is open.
+    _txn.run_locked(module, result, lambda host, res, record: _apply(module, host, res, record),
+                    continues=module.params["checkpoint"] or True)
 
 
 if __name__ == "__main__":

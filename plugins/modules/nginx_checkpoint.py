@@ -16,10 +16,14 @@ description:
   - O(state=present) snapshots every file, directory and symlink under the configuration directory (the
     directory of O(conf_path)) and every file nginx loads from elsewhere (per C(nginx -T)), with contents,
     modes, owners, groups and link targets. It refuses a configuration that already fails C(nginx -t).
-  - Taking a checkpoint opens a transaction on the host (see O(transaction)); M(wsproxy.nginx.nginx_apply)
-    closes it. If the run dies in between, the next run of the collection restores this checkpoint first.
-  - O(state=restored) brings back the exact tree of the checkpoint, removing files and links created since,
-    then runs C(nginx -t) and reloads nginx (confirmed) if it runs. It refuses, changing nothing, when the tree
+  - Taking a checkpoint opens a transaction on the host (see O(transaction)) that belongs to this playbook run
+    until M(wsproxy.nginx.nginx_apply) or a restore closes it, for at most O(lease) seconds. Another run that
+    needs the host meanwhile waits for it (up to O(lock_timeout)) and then fails naming it, changing nothing;
+    once the lease is over the transaction counts as dead and the next run of the collection restores this
+    checkpoint first. A module killed in the middle of its own work (lost connection, C(kill -9)) is recovered
+    by the next run at once.
+  - O(state=restored) brings back the exact tree of the checkpoint, removing files and links created since
+    (every blob is verified against its sha256 first; a damaged checkpoint is never applied), then runs C(nginx -t) and reloads nginx (confirmed) if it runs. It refuses, changing nothing, when the tree
     was edited by someone after the collection's last applied change, unless O(force=true). Changes the collection
     applied after this checkpoint are not edits, so an older checkpoint restores over them.
   - O(state=absent) deletes a checkpoint.
@@ -63,9 +67,18 @@ options:
     type: str
   force:
     description:
-      - Restore even when the tree was edited after the collection's last applied change (those edits are lost).
+      - Restore even when the tree was edited after the collection's last applied change (those edits are lost),
+        or while another run's transaction is open (that run's change is undone; it fails when it comes back).
     type: bool
     default: false
+  lease:
+    description:
+      - With O(state=present) and O(transaction=true), how many seconds the open transaction belongs to this run.
+        Until then no other run recovers it; after it, the next run restores the checkpoint (an unfinished change
+        is taken for an abandoned one). Make it longer than the tasks between the checkpoint and
+        M(wsproxy.nginx.nginx_apply).
+    type: int
+    default: 1800
   transaction:
     description:
       - Whether a new checkpoint opens a transaction that M(wsproxy.nginx.nginx_apply) closes. Set V(false) for
@@ -196,7 +209,7 @@ def _summary(store, manifest):
             "files": manifest["files"], "label": _checkpoint.label_of(manifest)}
 
 
-def _present(module, host, result):
+def _present(module, host, result, _record):
     if module.check_mode:
         ok, _dump_text, errors = host.nginx.dump()
         if not ok:
@@ -204,8 +217,10 @@ def _present(module, host, result):
                              % _nginx.describe_errors(errors, ""), errors=errors, **result)
         result["checkpoint"] = None
         return result
-    manifest, result["pruned"] = host.begin(module.params["keep"], "change" if module.params["transaction"] else None,
-                                            module.params["label"])
+    manifest, result["pruned"], record = host.begin(module.params["keep"], "change" if module.params["transaction"] else None,
+                                                    module.params["label"])
+    if record is not None:
+        host.journal.hand_over(record, module.params["lease"])
     result["checkpoint"] = _summary(host.store, manifest)
     return result
 
@@ -227,18 +242,19 @@ def _diff(manifest, current, paths):
     }
 
 
-def _restored(module, host, result):
+def _restored(module, host, result, record):
+    """`record`: the open transaction this restore ends (its own checkpoint's, or any with force)."""
     manifest = host.store.find(module.params["id"], module.params["label"])
     result["checkpoint"] = _summary(host.store, manifest)
     current = _checkpoint.current_states(manifest)
     paths = _checkpoint.changes(manifest["entries"], current)
     result.update(paths=paths, tested=False, reloaded=False, errors=[])
     if not paths:
-        record = host.journal.read()
-        if record and record.get("checkpoint") == manifest["id"] and not module.check_mode:
-            host.journal.end()  # the transaction of this checkpoint ends with nothing to undo
+        if record is not None and not module.check_mode:
+            host.journal.end()  # the open transaction ends with nothing to undo
         return result
-    edited = _checkpoint.edited_since_last_commit(host.store, current)
+    edited = [] if record is not None and record.get("checkpoint") == manifest["id"] else \
+        _checkpoint.edited_since_last_commit(host.store)
     if edited and not module.params["force"]:
         module.fail_json(
             msg="Refusing to restore checkpoint %s: these paths were edited after the last change wsproxy.nginx applied: %s. "
@@ -246,22 +262,23 @@ def _restored(module, host, result):
                 % (manifest["id"], _checkpoint.describe_paths(edited)),
             edited=edited, **result
         )
-    result["changed"] = True
     if module._diff:
         result["diff"] = _diff(manifest, current, paths)
     if module.check_mode:
+        result["changed"] = True
         return result
     host.journal.begin(manifest["id"], "restore", host.nginx.conf_path)
     report = host.restore(manifest, module.params["reload_timeout"], module.params["reload"])
     host.journal.end()
-    result.update(paths=report["paths"], tested=report["tested"], reloaded=report["reloaded"], errors=report["errors"])
+    result.update(changed=True, paths=report["paths"], tested=report["tested"], reloaded=report["reloaded"],
+                  errors=report["errors"])
     if report["errors"]:
         module.fail_json(msg="Checkpoint %s was restored, but nginx reports: %s"
                          % (manifest["id"], _nginx.describe_errors(report["errors"], "")), **result)
     return result
 
 
-def _absent(module, host, result):
+def _absent(module, host, result, _record):
     ids = host.store.ids()
     checkpoint_id = module.params["id"] or (ids[-1] if ids else None)
     if checkpoint_id not in ids:
@@ -271,7 +288,10 @@ def _absent(module, host, result):
     if record and record.get("checkpoint") == checkpoint_id:
         module.fail_json(msg="Checkpoint %s belongs to an open transaction; apply or restore it first" % checkpoint_id,
                          **result)
-    result["checkpoint"] = _summary(host.store, host.store.load(checkpoint_id))
+    try:
+        result["checkpoint"] = _summary(host.store, host.store.load(checkpoint_id))
+    except _checkpoint.CheckpointError:  # a damaged checkpoint can still be deleted: that is the way out
+        result["checkpoint"] = {"id": checkpoint_id, "path": host.store.path(checkpoint_id), "damaged": True}
     result["changed"] = True
     if not module.check_mode:
         host.store.delete(checkpoint_id)
@@ -285,6 +305,7 @@ def main():
         force=dict(type="bool", default=False),
         transaction=dict(type="bool", default=True),
         reload=dict(type="bool", default=True),
+        lease=dict(type="int", default=_txn.LEASE_DEFAULT),
     )
     argument_spec.update(_control.NGINX_OPTIONS)
     argument_spec.update(_txn.STATE_OPTIONS)
@@ -293,9 +314,16 @@ def main():
     _txn.check_label(module)
     if module.params["keep"] < 1:
         module.fail_json(msg="keep=%r: keep at least 1 checkpoint" % module.params["keep"])
+    if module.params["lease"] < 1:
+        module.fail_json(msg="lease=%r: must be at least 1 second" % module.params["lease"])
     result = {"changed": False}
     handlers = {"present": _present, "restored": _restored, "absent": _absent}
-    _txn.run_locked(module, result, lambda host, res: handlers[module.params["state"]](module, host, res))
+    restoring = module.params["state"] == "restored"
+    # A restore ends the transaction of the checkpoint it restores (or, forced, any); a damaged journal is ended
+    # only by restoring a checkpoint named by id.
+    _txn.run_locked(module, result, lambda host, res, record: handlers[module.params["state"]](module, host, res, record),
+                    continues=module.params["id"] if restoring else None, takeover=restoring and module.params["force"],
+                    damaged_ok=restoring and bool(module.params["id"]))
 
 
 if __name__ == "__main__":

@@ -73,8 +73,17 @@ checkpoints:
         - The run it belongs to - the role labels all hosts of one playbook run alike; a checkpoint taken without
           a label carries its own id.
       type: str
+    damaged:
+      description:
+        - Set instead of the other keys but RV(checkpoints[].id) when the checkpoint's C(manifest.json) cannot be
+          read - why, and the way out.
+      type: str
 transaction:
-  description: The transaction open on the host (checkpoint, op, pid, started), or null.
+  description:
+    - The transaction open on the host, or null - C(checkpoint), C(op), C(label), C(pid) and C(started) when it
+      was opened; C(lease_ends) (UTC) while it belongs to a playbook run between M(wsproxy.nginx.nginx_checkpoint)
+      and M(wsproxy.nginx.nginx_apply).
+    - C(damaged) (why, and the way out) when the journal cannot be read.
   returned: always
   type: dict
 """
@@ -91,7 +100,11 @@ def main():
     store = _checkpoint.Store(module.params["state_dir"])
     checkpoints = []
     for checkpoint_id in reversed(store.ids()):
-        manifest = store.load(checkpoint_id)
+        try:
+            manifest = store.load(checkpoint_id)
+        except _checkpoint.CheckpointError as exc:
+            checkpoints.append({"id": checkpoint_id, "damaged": str(exc)})
+            continue
         checkpoints.append({
             "id": manifest["id"],
             "created": manifest["created"],
@@ -100,7 +113,11 @@ def main():
             "label": _checkpoint.label_of(manifest),
             "applied": bool(manifest.get("after")),
         })
-    module.exit_json(changed=False, checkpoints=checkpoints, transaction=_txn.Journal(store.state_dir).read())
+    try:
+        transaction = _txn.Journal(store.state_dir).read()
+    except _checkpoint.CheckpointError as exc:
+        transaction = {"damaged": str(exc)}
+    module.exit_json(changed=False, checkpoints=checkpoints, transaction=transaction)
 
 
 if __name__ == "__main__":

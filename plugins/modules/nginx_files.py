@@ -154,18 +154,20 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def run(module, host, result):
-    """Plan, then (outside check mode) checkpoint, write, test, reload, confirm, commit."""
+def run(module, host, result, _record):
+    """Plan, then (outside check mode) checkpoint, write, test, reload, confirm, commit. `files` and `changed`
+    say what was done: nothing is listed before it is written."""
     steps = _changeset.plan(module.params["files"], module.params["managed_marker"])
-    result["files"] = [{"path": item["path"], "action": action} for item, action, _b, _a in steps]
     if not steps:
         return result
-    result["changed"] = True
+    done = [{"path": item["path"], "action": action} for item, action, _b, _a in steps]
     if module._diff:
         result["diff"] = _changeset.diff(steps)
     if module.check_mode:
+        result.update(files=done, changed=True)
         return result
-    manifest, _pruned = host.begin(module.params["keep"], label=module.params["label"])
+    manifest, _pruned, _open = host.begin(module.params["keep"], label=module.params["label"],
+                                          paths=[item["path"] for item in module.params["files"]])
     result["checkpoint"] = manifest["id"]
     try:
         _changeset.apply(steps)
@@ -173,7 +175,9 @@ def run(module, host, result):
         report = host.restore(manifest, module.params["reload_timeout"], reload=False)
         host.journal.end()
         result.update(rolled_back=True, rollback=report)
-        module.fail_json(msg="Cannot write the change: %s; checkpoint %s restored" % (exc, manifest["id"]), **result)
+        module.fail_json(msg="Cannot write the change: %s; checkpoint %s restored, nothing changed" % (exc, manifest["id"]),
+                         **result)
+    result.update(files=done, changed=True)
     host.activate(result, manifest, module.params["reload"], module.params["reload_timeout"], start=False)
     host.commit(manifest)
     return result
@@ -199,7 +203,7 @@ def main():
     _txn.check_label(module)
     result = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,
               "started": False, "rolled_back": False, "method": None, "errors": []}
-    _txn.run_locked(module, result, lambda host, res: run(module, host, res))
+    _txn.run_locked(module, result, lambda host, res, record: run(module, host, res, record))
 
 
 if __name__ == "__main__":
