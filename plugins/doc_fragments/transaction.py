@@ -22,7 +22,10 @@ options:
     default: /var/lib/wsproxy
   lock_timeout:
     description:
-      - Seconds to wait for another run of the collection on the same host to finish, then fail.
+      - Seconds to wait for another run of the collection on the same host to finish - its module (the host lock)
+        or its open transaction (a checkpoint its playbook run took and has not applied yet, see
+        M(wsproxy.nginx.nginx_checkpoint)'s O(wsproxy.nginx.nginx_checkpoint#module:lease)) - then fail naming it,
+        changing nothing.
     type: int
     default: 60
   reload_timeout:
@@ -32,9 +35,13 @@ options:
     type: int
     default: 10
 notes:
-  - One run at a time per host; a second run waits for the lock up to O(lock_timeout).
-  - If an earlier run was killed while a transaction was open, the checkpoint of that transaction is restored
-    (and nginx tested and reloaded) before anything else, and reported as RV(recovered).
+  - One run at a time per host; a second run waits for the lock, and for another run's open transaction, up to
+    O(lock_timeout).
+  - If an earlier run was killed while a transaction was open (or its lease is over), the checkpoint of that
+    transaction is restored (and nginx tested and reloaded) before anything else, and reported as RV(recovered);
+    a recovery that C(nginx -t) or the reload refuses fails the task.
+  - A damaged C(journal.json) is refused, changing nothing, until a checkpoint is restored by id with
+    M(wsproxy.nginx.nginx_checkpoint).
   - These options can be set once for every module of the collection with C(module_defaults) and the action
     group C(group/wsproxy.nginx.nginx).
 """

@@ -43,7 +43,7 @@ options:
   state_dir:
     description:
       - The collection's state directory (see M(wsproxy.nginx.nginx_files)); RV(recovery_pending) tells whether a
-        killed run left its journal there.
+        transaction is open there.
     type: path
     default: /var/lib/wsproxy
   probe_targets:
@@ -305,8 +305,8 @@ managed_sites:
       elements: str
 recovery_pending:
   description:
-    - True when a killed run left its journal in O(state_dir); the next changing module of the collection
-      restores that run's checkpoint before doing anything else.
+    - True when a transaction is open in O(state_dir) - another run's, which the next changing module of the
+      collection waits for while it may be alive, or a killed run's, which it restores first.
   returned: success
   type: bool
   sample: false
