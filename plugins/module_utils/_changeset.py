@@ -13,8 +13,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import hashlib
 import os
+import re
 import stat
 
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _fs
@@ -87,12 +89,120 @@ def plan(items, marker=None):
     return steps
 
 
+# What a diff shows of a file it changes: the changed lines with this many lines of context around each change
+# (Ansible's own default, DIFF_CONTEXT), never the rest of the file.
+CONTEXT = 3
+HIDDEN = "<hidden>"
+
+# Directives that set a header, a parameter or a variable from their first argument: their line is hidden when that
+# name looks like a credential. more_set_headers and more_set_input_headers take "Name: value" in any argument.
+_NAMED_VALUE_DIRECTIVES = frozenset((
+    "proxy_set_header", "grpc_set_header", "add_header", "add_trailer", "fastcgi_param", "uwsgi_param", "scgi_param",
+    "auth_http_header", "set"))
+_HEADER_PAIR_DIRECTIVES = frozenset(("more_set_headers", "more_set_input_headers"))
+# Directives whose arguments are themselves a secret (or an expression holding one), or a body that often is.
+_SECRET_DIRECTIVES = frozenset(("secure_link_secret", "secure_link_md5", "proxy_set_body"))
+_SECRET_NAME_RE = re.compile(r"auth|cookie|token|secret|passw|pwd|key|credential|session|signature|jwt|csrf|xsrf",
+                             re.IGNORECASE)
+# A value that looks like a credential wherever it is on a line (comments included): an HTTP authorization scheme
+# followed by a credential, a name=value or name: value pair whose name is a credential, a password in a URL.
+_SECRET_VALUE_RE = re.compile(
+    r"\b(?:basic|bearer|digest|negotiate|token)\s+[^\s;\"']"
+    r"|(?:passw(?:or)?d|pwd|secret|token|key|auth\w*)\s*[=:]"
+    r"|://[^\s/@:]+:[^\s/@]*@",
+    re.IGNORECASE)
+_DIRECTIVE_RE = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*|#)")
+# One argument: a double- or single-quoted string (escapes included) or a bare word.
+_ARGUMENT = r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s;{}\"']+"
+_ARGUMENT_RE = re.compile(_ARGUMENT)
+# Each statement of a line (a line may hold several, `location / { proxy_set_header ...; }`): name, arguments.
+_STATEMENT_RE = re.compile(r"(?:^|[;{}])\s*([A-Za-z_][A-Za-z0-9_]*)((?:\s+(?:%s))*)" % _ARGUMENT)
+
+
+def secret_line(line):
+    """Whether a line of an nginx configuration may hold a credential (see the nginx_files `diff` return value)."""
+    text = line.strip()
+    if _SECRET_VALUE_RE.search(text):
+        return True
+    for name, arguments in _STATEMENT_RE.findall(text):
+        args = [arg.strip("\"'") for arg in _ARGUMENT_RE.findall(arguments)]
+        if name in _SECRET_DIRECTIVES:
+            return True
+        if name in _NAMED_VALUE_DIRECTIVES and args and _SECRET_NAME_RE.search(args[0]):
+            return True
+        if name in _HEADER_PAIR_DIRECTIVES and any(_SECRET_NAME_RE.search(arg) for arg in args):
+            return True
+    return False
+
+
+def _mask(line, marker=HIDDEN):
+    """A line as a diff shows it: as is or, when it may hold a credential, its directive name and `marker` only."""
+    if not secret_line(line):
+        return line
+    match = _DIRECTIVE_RE.match(line)
+    shown = "%s%s %s" % (match.group(1), match.group(2), marker) if match else line[:len(line) - len(line.lstrip())] + marker
+    end = line.rstrip()
+    if end.endswith(";"):
+        shown += ";"
+    elif end.endswith("{"):
+        shown += " {"
+    return shown + ("\n" if line.endswith("\n") else "")
+
+
+def _ranges(spans):
+    return ", ".join("%d-%d" % span if span[1] > span[0] else "%d" % span[0] for span in spans) or "none"
+
+
+def _hunks(before, after):
+    """(before excerpt, after excerpt, [(first, last)] lines shown before, the same after) of an updated file: each
+    change with CONTEXT lines around it, hunks apart by a `...` line. A line that may hold a credential shows as
+    HIDDEN where it is context, as `<hidden: old value>` / `<hidden: new value>` where it changed (a changed secret
+    still shows as a change)."""
+    old, new = before.splitlines(True), after.splitlines(True)
+    excerpt_old, excerpt_new, spans_old, spans_new = [], [], [], []
+    for group in difflib.SequenceMatcher(None, old, new).get_grouped_opcodes(CONTEXT):
+        if spans_old:
+            excerpt_old.append("...\n")
+            excerpt_new.append("...\n")
+        spans_old.append((group[0][1] + 1, group[-1][2]))
+        spans_new.append((group[0][3] + 1, group[-1][4]))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                context = [_mask(line) for line in old[i1:i2]]
+                excerpt_old += context
+                excerpt_new += context
+            else:
+                excerpt_old += [_mask(line, "<hidden: old value>") for line in old[i1:i2]]
+                excerpt_new += [_mask(line, "<hidden: new value>") for line in new[j1:j2]]
+    return ("".join(excerpt_old), "".join(excerpt_new), [span for span in spans_old if span[1] >= span[0]],
+            [span for span in spans_new if span[1] >= span[0]])
+
+
+def _step_diff(item, action, before, after):
+    path = item["path"]
+    before_header, after_header = "%s (%s)" % (path, action), path
+    if action == "created":
+        after = "".join(_mask(line) for line in after.splitlines(True))
+    elif action == "removed" and not (os.path.islink(path) or os.path.isdir(path)):
+        # A removed file: one line, none of its content (a link shows its target, a directory that it was empty).
+        count = len(before.splitlines())
+        before = "(removed; its %d line%s not shown)\n" % (count, "" if count == 1 else "s")
+    elif action == "updated" and before == after:
+        before, after = "(content unchanged)\n", "(content unchanged; mode %s)\n" % item.get("mode")
+    elif action == "updated":
+        total_old, total_new = len(before.splitlines()), len(after.splitlines())
+        before, after, spans_old, spans_new = _hunks(before, after)
+        before_header = "%s (updated; lines %s of %d)" % (path, _ranges(spans_old), total_old)
+        after_header = "%s (lines %s of %d)" % (path, _ranges(spans_new), total_new)
+    return {"before": before, "after": after, "before_header": before_header, "after_header": after_header}
+
+
 def diff(steps):
-    return [
-        {"before": before, "after": after, "before_header": "%s (%s)" % (item["path"], action),
-         "after_header": item["path"]}
-        for item, action, before, after in steps
-    ]
+    """Ansible diffs [{before, after, before_header, after_header}] of planned steps (before apply()), safe to print
+    and to log: an updated file shows only its changed lines with CONTEXT lines around them (the headers name the
+    line ranges shown), a created file its content, a removed file one line saying so; a line that may hold a
+    credential (secret_line) shows only its directive name and <hidden>, wherever it is."""
+    return [_step_diff(item, action, before, after) for item, action, before, after in steps]
 
 
 def apply(steps):
