@@ -34,7 +34,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Every file created, updated, linked or removed, with its content before and after.
+      - Every file created, updated, linked or removed; an updated file shows only its changed lines with three
+        lines of context, and lines that may hold a credential are masked (see RV(diff)).
 options:
   files:
     description: The operations, applied in order.
@@ -131,6 +132,39 @@ errors:
   returned: always
   type: list
   elements: dict
+diff:
+  description:
+    - In diff mode, one item per path in RV(files), safe to print and to log at any verbosity - it never holds the
+      lines of a file that the change does not touch, nor anything that looks like a credential.
+    - An updated file - only the changed lines, with three lines of context around each change; C(before) and
+      C(after) hold those hunks (apart by a C(...) line), C(before_header) and C(after_header) the path, the action
+      and the line ranges shown (C(/etc/nginx/nginx.conf (updated; lines 5-10 of 80))).
+    - A created file - its whole content (the collection's own, or the user's own change). A removed file - one line
+      saying so, none of its content. A link - its target. A change of mode only - a line saying so.
+    - "A line that may hold a credential is shown as its directive name and C(<hidden>) (C(<hidden: old value>) and
+      C(<hidden: new value>) where it changed, so a changed secret still shows as a change) - in context, in
+      changed lines and in created files alike. That is a line where C(proxy_set_header), C(grpc_set_header),
+      C(add_header), C(add_trailer), C(fastcgi_param), C(uwsgi_param), C(scgi_param), C(auth_http_header) or C(set)
+      names a header, parameter or variable containing C(auth), C(cookie), C(token), C(secret), C(passw), C(pwd),
+      C(key), C(credential), C(session), C(signature), C(jwt), C(csrf) or C(xsrf) (C(Authorization), C(Cookie),
+      C(X-Api-Key)...); any argument of C(more_set_headers) or C(more_set_input_headers) does; the directive is
+      C(secure_link_secret), C(secure_link_md5) or C(proxy_set_body); or anywhere on the line, comments included,
+      an authorization scheme is followed by a value (C(Basic ...), C(Bearer ...), C(Digest ...), C(Negotiate ...),
+      C(Token ...)), a C(password), C(passwd), C(pwd), C(secret), C(token), C(key) or C(auth...) name is followed by
+      C(=) or C(:), or a URL carries a password (C(://user:pass@))."
+    - Paths are shown (C(auth_basic_user_file), C(ssl_certificate_key), C(ssl_password_file)) - a path is not a
+      secret. The masking is a heuristic on single lines - a credential split over lines, or in a C(map) entry keyed
+      by a cookie value, is not recognized; keep such values in a file the configuration includes, not inline.
+  returned: when diff mode is on and something changes
+  type: list
+  elements: dict
+  sample:
+    - before_header: /etc/nginx/nginx.conf (updated; lines 5-10 of 80)
+      after_header: /etc/nginx/nginx.conf (lines 5-13 of 83)
+      before: "    worker_connections 64;\n}\nhttp {\n    server {\n        listen 80;\n        proxy_set_header <hidden>;\n"
+      after: "    worker_connections 64;\n}\nhttp {\n    # BEGIN wsproxy.nginx managed block: do not edit\n    include
+        /etc/nginx/wsproxy.d/*.conf;\n    # END wsproxy.nginx managed block\n    server {\n        listen 80;\n        proxy_set_header
+        <hidden>;\n"
 recovered:
   description: Set when the journal of a killed run was found and its checkpoint restored first.
   returned: when an earlier run was recovered
