@@ -35,6 +35,11 @@ def read_config(action, task_vars, args):
     `args` are nginx_info's options (binary, conf_path); the module checks them."""
     require_crossplane()
     host = action._execute_module(module_name="wsproxy.nginx.nginx_info", module_args=args, task_vars=task_vars)
+    # Nothing of the read reaches a result but what the actions choose: not the module's arguments (probe_targets
+    # may carry request headers), nor, when the module's output could not be parsed, its raw stdout (the dump).
+    host.pop("invocation", None)
+    if _hostfacts.DUMP_KEY in str(host.get("module_stdout", "")):
+        host["module_stdout"] = "(not shown: it holds the configuration nginx -T printed)"
     dump = host.pop(_hostfacts.DUMP_KEY, None)
     dump = _hostfacts.unpack(dump) if dump else dump
     states = host.pop(_hostfacts.STATES_KEY, None) or {}
