@@ -164,8 +164,8 @@ def test_ansible_renders_the_hunks_as_a_unified_diff():
     from ansible.plugins.callback import CallbackBase
     before = _main_file()
     after = before.replace("http {\n", "http {\n    include wsproxy.d/*.conf;\n").replace("return 200;", "return 204;")
-    shown = CallbackBase()._get_diff(_changeset.diff([({"path": "/etc/nginx/nginx.conf", "state": "file"}, "updated",
-                                                        before, after)]))
+    steps = [({"path": "/etc/nginx/nginx.conf", "state": "file"}, "updated", before, after)]
+    shown = CallbackBase()._get_diff(_changeset.diff(steps))
     lines = shown.splitlines()
     assert lines[:2] == ["--- before: /etc/nginx/nginx.conf (updated; lines 3-8, 27-33 of 33)",
                          "+++ after: /etc/nginx/nginx.conf (lines 3-9, 28-34 of 34)"]
