@@ -232,7 +232,9 @@ def main():
     argument_spec.update(_control.NGINX_OPTIONS)
     argument_spec.update(_txn.STATE_OPTIONS)
     argument_spec.update(_txn.CHECKPOINT_OPTIONS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    # no_log: the module's own syslog/journald entry would carry every file's content (a whole nginx.conf with
+    # its credentials); results and diffs are unaffected (the diff masks credentials itself).
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, no_log=True)
     validate(module)
     _txn.check_label(module)
     result = {"changed": False, "files": [], "checkpoint": None, "tested": False, "reloaded": False,
