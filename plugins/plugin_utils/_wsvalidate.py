@@ -22,29 +22,30 @@ try:
 except ImportError:  # the action plugins fail with Ansible's missing-library message before validating
     _crossplane_analyzer = None
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# Every allowlist ends in \Z, not $: $ also matches before a final newline, which would reach the file.
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = r"%s(?:\.%s)*" % (_LABEL, _LABEL)
-SERVER_NAME_RE = re.compile(r"^(?:_|(?:\*\.)?%s|%s\.\*)$" % (_HOSTNAME, _HOSTNAME))
+SERVER_NAME_RE = re.compile(r"^(?:_|(?:\*\.)?%s|%s\.\*)\Z" % (_HOSTNAME, _HOSTNAME))
 _IPV4 = r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
 _IPV6 = r"\[[0-9A-Fa-f:.]{2,45}\]"
 _PORT = r"(?P<port>\d{1,5})"
-LISTEN_RE = re.compile(r"^(?:(?:%s|%s|\*):)?%s$" % (_IPV4, _IPV6, _PORT))
-UPSTREAM_RE = re.compile(r"^(?:(?:%s|%s|%s):%s|unix:/[A-Za-z0-9._/-]+)$" % (_IPV4, _IPV6, _HOSTNAME, _PORT))
-URI_PATH_RE = re.compile(r"^/[A-Za-z0-9._~!*()@:+,=/%-]*$")
-FILE_PATH_RE = re.compile(r"^/[A-Za-z0-9._/+@-]+$")
-ORIGIN_RE = re.compile(r"^https?://%s(?::\d{1,5})?$" % _HOSTNAME)
-TIMEOUT_RE = re.compile(r"^(?P<number>\d{1,7})(?P<unit>ms|s|m|h)?$")
-LOG_FORMAT_RE = re.compile(r"^[A-Za-z0-9_]+$")
+LISTEN_RE = re.compile(r"^(?:(?:%s|%s|\*):)?%s\Z" % (_IPV4, _IPV6, _PORT))
+UPSTREAM_RE = re.compile(r"^(?:(?:%s|%s|%s):%s|unix:/[A-Za-z0-9._/-]+)\Z" % (_IPV4, _IPV6, _HOSTNAME, _PORT))
+URI_PATH_RE = re.compile(r"^/[A-Za-z0-9._~!*()@:+,=/%-]*\Z")
+FILE_PATH_RE = re.compile(r"^/[A-Za-z0-9._/+@-]+\Z")
+ORIGIN_RE = re.compile(r"^https?://%s(?::\d{1,5})?\Z" % _HOSTNAME)
+TIMEOUT_RE = re.compile(r"^(?P<number>\d{1,7})(?P<unit>ms|s|m|h)?\Z")
+LOG_FORMAT_RE = re.compile(r"^[A-Za-z0-9_]+\Z")
 LOG_LEVELS = ("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg")
 # One argument of a `directives` entry: nginx variables ($) are allowed, nothing that changes nginx's parse is.
-DIRECTIVE_ARG_RE = re.compile(r"^[A-Za-z0-9_./:=,+*@%$!~^?()\[\]|-]+$")
-DIRECTIVE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+DIRECTIVE_ARG_RE = re.compile(r"^[A-Za-z0-9_./:=,+*@%$!~^?()\[\]|-]+\Z")
+DIRECTIVE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*\Z")
 # balance_key: nginx variables from this list, joined by safe literal characters. A name listed here ends at the
 # next character that cannot continue a variable name; the *_NAME families take the longest name, as nginx does.
 _KEY_VARIABLE = (r"\$(?:(?:remote_addr|binary_remote_addr|remote_user|request_uri|uri|args|host|server_name|scheme)"
                  r"(?![A-Za-z0-9_])|(?:cookie|arg)_[A-Za-z0-9_]+|http_[a-z0-9_]+)")
-BALANCE_KEY_RE = re.compile(r"^(?:%s|[A-Za-z0-9_.:/@,=+-])+$" % _KEY_VARIABLE)
+BALANCE_KEY_RE = re.compile(r"^(?:%s|[A-Za-z0-9_.:/@,=+-])+\Z" % _KEY_VARIABLE)
 _KEY_VARIABLE_RE = re.compile(_KEY_VARIABLE)
 # A hash key that changes from one request of a client to the next spreads one Socket.IO session over backends.
 PER_REQUEST_KEY_RE = re.compile(r"\$(?:request_uri|uri|args|arg_t|arg_sid)(?![A-Za-z0-9_])")
@@ -136,7 +137,7 @@ def _integer(option, value, low, high):
     number = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and re.match(r"^\d{1,10}$", value):
+    elif isinstance(value, str) and re.match(r"^\d{1,10}\Z", value):
         number = int(value)
     if number is None or not low <= number <= high:
         raise InvalidOption(option, value, "expected an integer from %d to %d" % (low, high))
@@ -405,6 +406,9 @@ def site(params):
     locations = [_location(index, location, defaults) for index, location in enumerate(params["locations"] or [])]
     if not locations:
         raise InvalidOption("locations", params["locations"], "at least one location is needed")
+    if params.get("probe_path") is not None:
+        # Not rendered, but probes send it in a request line: the same allowlist as locations[].probe_path.
+        _check(URI_PATH_RE, "probe_path", params["probe_path"], "expected a URI path starting with /")
     keys = [(loc["modifier"] == "=", loc["path"]) for loc in locations]
     if len(set(keys)) != len(keys):
         raise InvalidOption("locations", [loc["path"] for loc in locations], "two locations for the same path")
@@ -447,7 +451,7 @@ def site(params):
         "access_log": _log("access_log", params.get("access_log"), "format", LOG_FORMAT_RE,
                            "expected a log_format name (letters, digits, _)"),
         "error_log": _log("error_log", params.get("error_log"), "level",
-                          re.compile(r"^(?:%s)$" % "|".join(LOG_LEVELS)), "expected one of %s" % ", ".join(LOG_LEVELS)),
+                          re.compile(r"^(?:%s)\Z" % "|".join(LOG_LEVELS)), "expected one of %s" % ", ".join(LOG_LEVELS)),
         "directives": directives("directives", params.get("directives"), "server", facts),
         "allowed_origins": origins,
     }

@@ -65,6 +65,84 @@ def test_bad_values_are_refused_naming_option_and_value(overrides, message):
     assert message in str(error.value)
 
 
+# (option as the message names it, a value it takes, the module arguments for a value, how the message shows it)
+_TLS_WITH = lambda **extra: dict({"certificate": "/etc/ssl/c.pem", "certificate_key": "/etc/ssl/k.pem"}, **extra)  # noqa: E731
+_EVERY_CHECKED_STRING = [
+    ("name", "chat", lambda v: {"name": v}),
+    ("server_name", "chat.example.com", lambda v: {"server_name": [v]}),
+    ("listen", "8080", lambda v: {"listen": [v]}),
+    ("tls.listen", "127.0.0.1:8443", lambda v: {"tls": _TLS_WITH(listen=[v])}),
+    ("upstream[0]", "127.0.0.1:3000", lambda v: {"upstream": [v]}),
+    ("upstream[0]", "unix:/run/app.sock", lambda v: {"upstream": [v]}),
+    ("upstream[0].address", "[::1]:3000", lambda v: {"upstream": [{"address": v}]}),
+    ("upstream[0].weight", "30", lambda v: {"upstream": [{"address": "127.0.0.1:3000", "weight": v}]}),
+    ("upstream[0].fail_timeout", "30s", lambda v: {"upstream": [{"address": "127.0.0.1:3000", "fail_timeout": v}]}),
+    ("locations[0].path", "/ws/", lambda v: {"locations": [{"path": v}]}),
+    ("locations[0].proxy_uri", "/socket/", lambda v: {"locations": [{"path": "/ws/", "proxy_uri": v}]}),
+    ("locations[0].probe_path", "/ws/echo", lambda v: {"locations": [{"path": "/ws/", "probe_path": v}]}),
+    ("locations[0].read_timeout", "90s", lambda v: {"locations": [{"path": "/ws/", "read_timeout": v}]}),
+    ("probe_path", "/ws/echo", lambda v: {"probe_path": v}),
+    ("read_timeout", "300s", lambda v: {"read_timeout": v}),
+    ("send_timeout", "5m", lambda v: {"send_timeout": v}),
+    ("connect_timeout", "10", lambda v: {"connect_timeout": v}),
+    ("tls.certificate", "/etc/ssl/c.pem", lambda v: {"tls": _TLS_WITH(certificate=v)}),
+    ("tls.certificate_key", "/etc/ssl/k.pem", lambda v: {"tls": _TLS_WITH(certificate_key=v)}),
+    ("tls.acme_challenge_root", "/var/www/acme", lambda v: {"tls": _TLS_WITH(acme_challenge_root=v)}),
+    ("acme_challenge_root", "/var/www/acme", lambda v: {"acme_challenge_root": v}),
+    ("allowed_origins", "https://chat.example.com", lambda v: {"allowed_origins": [v]}),
+    ("allowed_origins", "http://localhost:8080", lambda v: {"allowed_origins": [v]}),
+    ("balance_key", "$remote_addr", lambda v: {"balance": "hash", "balance_key": v}),
+    ("access_log.path", "/var/log/nginx/chat.log", lambda v: {"access_log": v}),
+    ("access_log.format", "combined", lambda v: {"access_log": {"path": "/var/log/nginx/chat.log", "format": v}}),
+    ("error_log.level", "warn", lambda v: {"error_log": {"path": "/var/log/nginx/chat.err", "level": v}}),
+]
+
+
+@pytest.mark.parametrize("where", ["trailing", "leading", "embedded"])
+@pytest.mark.parametrize("option, good, overrides", _EVERY_CHECKED_STRING,
+                         ids=["%s=%s" % (case[0], case[1]) for case in _EVERY_CHECKED_STRING])
+def test_a_newline_anywhere_is_refused_naming_the_option_and_the_value(option, good, overrides, where):
+    _wsvalidate.site(validated(**overrides(good)))  # the value itself is taken
+    middle = len(good) // 2  # every value has two characters or more: an embedded newline is neither first nor last
+    bad = {"trailing": good + "\n", "leading": "\n" + good, "embedded": good[:middle] + "\n" + good[middle:]}[where]
+    with pytest.raises(_wsvalidate.InvalidOption) as error:
+        _wsvalidate.site(validated(**overrides(bad)))
+    assert str(error.value).startswith("%s=%r: " % (option, bad)), str(error.value)
+
+
+@pytest.mark.parametrize("entry, shown", [
+    ({"client_max_body_size": "50m\n"}, "argument '50m\\n' is not allowed"),
+    ({"add_header": ["X-A\n", "1"]}, "argument 'X-A\\n' is not allowed"),
+    ({"gzip\n": "on"}, "'gzip\\n' is not an nginx directive name"),
+])
+def test_a_newline_in_a_directive_is_refused_naming_the_item(entry, shown):
+    for overrides, option in (({"directives": [entry]}, "directives[0]"),
+                              ({"locations": [{"path": "/", "directives": [entry]}]}, "locations[0].directives[0]")):
+        with pytest.raises(_wsvalidate.InvalidOption) as error:
+            _wsvalidate.site(validated(**overrides))
+        assert str(error.value).startswith("%s=%r: " % (option, entry)) and shown in str(error.value), str(error.value)
+
+
+def test_every_anchored_allowlist_ends_at_the_end_of_the_string():
+    # `$` matches before a final newline; a new allowlist written with it would let "value\n" through.
+    anchored = [value for value in vars(_wsvalidate).values()
+                if hasattr(value, "pattern") and value.pattern.startswith("^")]
+    assert len(anchored) >= 12
+    for regex in anchored:
+        assert regex.pattern.endswith("\\Z"), regex.pattern
+
+
+@pytest.mark.parametrize("value", ["ws", "/a b", "/a;b", "/a{", "/#x", ""])
+def test_top_level_probe_path_is_checked_like_a_locations_one(value):
+    with pytest.raises(_wsvalidate.InvalidOption) as error:
+        _wsvalidate.site(validated(probe_path=value))
+    assert str(error.value).startswith("probe_path=%r: expected a URI path" % value)
+    with pytest.raises(_wsvalidate.InvalidOption) as error:
+        _wsvalidate.site(validated(locations=[{"path": "/", "probe_path": value}]))
+    assert str(error.value).startswith("locations[0].probe_path=%r: expected a URI path" % value)
+    assert _wsvalidate.site(validated(probe_path="/socket.io/"))["name"] == "chat"
+
+
 def test_good_values_are_normalized():
     site = _wsvalidate.site(validated(
         name="chat.app-2", server_name=["*.example.com", "example.*", "_"], listen=["8080", "[::1]:8080", "10.0.0.1:80"],
