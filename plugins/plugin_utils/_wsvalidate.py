@@ -128,6 +128,17 @@ def _location(index, location, defaults):
     }
 
 
+# nginx variable names take letters, digits and _ only. Every other character of a site name becomes `_` and a
+# letter, and `_` itself doubles: no two names give one variable (a-b and a.b would both be a_b, and nginx would
+# keep only the last map of the variable, silently replacing one site's Origin allowlist by the other's).
+_VARIABLE_ESCAPES = {"_": "__", "-": "_h", ".": "_d"}
+
+
+def _variable_part(name):
+    """The site's part of its nginx variable names; injective over NAME_RE."""
+    return "".join(_VARIABLE_ESCAPES.get(char, char) for char in name)
+
+
 def site_name(value):
     return _check(NAME_RE, "name", value, "expected ^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -433,8 +444,7 @@ def site(params):
     ]
     return {
         "name": name,
-        # nginx variable names take no dots or dashes.
-        "var": re.sub(r"[^a-z0-9_]", "_", name),
+        "var": _variable_part(name),
         "server_names": server_names,
         # None: the host decides (80, and [::]:80 where it has IPv6).
         "listen": None if params.get("listen") is None else listen("listen", params["listen"]),

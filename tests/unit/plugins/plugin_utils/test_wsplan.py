@@ -280,3 +280,24 @@ def test_keepalive_next_to_a_reused_standard_map_adds_only_its_own_map(layout):
     apply(tree, plan)
     apply(tree, host_plan(tree, [], prune=True))
     assert snapshot(tree.root) == before
+
+
+def test_sites_named_alike_keep_their_own_origin_map_and_upstream(layout):
+    # a-b, a.b and a_b once shared $wsproxy_origin_denied_a_b: nginx kept the last map, for all three sites.
+    tree = layout("debian")
+    names = ["a-b", "a.b", "a_b"]
+    plan = host_plan(tree, [{"name": name, "server_name": ["s%d.example.com" % index],
+                             "allowed_origins": ["https://s%d.example.com" % index]}
+                            for index, name in enumerate(names)])
+    apply(tree, plan)
+    config = NginxConfig.from_dump(tree.conf_path, tree.dump())
+    maps, ifs, upstreams = {}, {}, {}
+    for name in names:
+        path = tree.path("etc/nginx/sites-enabled/" + name)  # the path nginx loads it by
+        maps[name] = [d["args"][1] for d, p, _s in config.find("map") if p == path]
+        ifs[name] = sorted(set(d["args"][0] for d, p, _s in config.find("if") if p == path))
+        upstreams[name] = [d["args"][0] for d, p, _s in config.find("upstream") if p == path]
+    assert maps == {"a-b": ["$wsproxy_origin_denied_a_hb"], "a.b": ["$wsproxy_origin_denied_a_db"],
+                    "a_b": ["$wsproxy_origin_denied_a__b"]}
+    assert ifs == maps  # each site's locations test its own map
+    assert upstreams == {"a-b": ["a-b_backend"], "a.b": ["a.b_backend"], "a_b": ["a_b_backend"]}

@@ -3,6 +3,8 @@
 """websocket_proxy's allowlists: bad values are refused naming the option and the value; for any accepted input
 the rendered text parses back to exactly the intended directives (Hypothesis)."""
 
+import re
+
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from hypothesis import HealthCheck, given, settings
@@ -149,10 +151,42 @@ def test_good_values_are_normalized():
         upstream=["app.internal:3000", "[fd00::1]:80", "unix:/run/app.sock"], read_timeout=90, balance="ip_hash",
         locations=[{"path": "/socket.io/", "socketio": True}, {"path": "/ws/", "proxy_uri": "/", "read_timeout": "2m"}],
     ))
-    assert site["var"] == "chat_app_2"
+    assert site["var"] == "chat_dapp_h2"
     assert site["locations"][0] == {"path": "/socket.io/", "modifier": "^~", "proxy_uri": None, "read_timeout": "600s",
                                     "send_timeout": "600s", "buffering": False, "socketio": True, "directives": []}
     assert site["locations"][1]["read_timeout"] == "2m" and site["locations"][1]["send_timeout"] == "300s"
+
+
+def _undo_variable(var):
+    """The site name back from its variable part: it exists for every name, so no two names share a variable."""
+    escapes = {"_": "_", "h": "-", "d": "."}
+    name, chars = [], iter(var)
+    for char in chars:
+        name.append(escapes[next(chars)] if char == "_" else char)
+    return "".join(name)
+
+
+# Names over the characters that used to collide (a-b, a.b and a_b all gave a_b), and any name the allowlist takes.
+_CONFUSABLE_NAMES = st.from_regex(r"[ab][ab._-]{0,7}", fullmatch=True)
+_SITE_NAMES = st.one_of(_CONFUSABLE_NAMES, st.from_regex(_wsvalidate.NAME_RE, fullmatch=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(names=st.lists(_SITE_NAMES, min_size=2, max_size=8, unique=True))
+def test_distinct_site_names_give_distinct_nginx_variables(names):
+    base = validated()
+    variables = []
+    for name in names:
+        var = _wsvalidate.site(dict(base, name=name))["var"]
+        assert re.match(r"^[a-z0-9_]+\Z", var), var  # an nginx variable name
+        assert _undo_variable(var) == name
+        variables.append(var)
+    assert len(set(variables)) == len(names), dict(zip(names, variables))
+
+
+def test_names_that_differ_only_in_dots_dashes_and_underscores_keep_their_own_variable():
+    variables = [_wsvalidate.site(validated(name=name))["var"] for name in ("a-b", "a.b", "a_b", "a__b", "a_hb", "ab")]
+    assert variables == ["a_hb", "a_db", "a__b", "a____b", "a__hb", "ab"]
 
 
 _PIECES = st.one_of(
