@@ -55,6 +55,8 @@ options:
     description:
       - Name of the site, matching C(^[a-z0-9][a-z0-9._-]{0,63}$). Names the site file and the
         C(NAME_backend) upstream.
+      - C(wsproxy-websocket-map) and C(wsproxy-websocket-map.conf) are refused, the names of the collection's own
+        map file.
     type: str
     required: true
   state:

@@ -31,6 +31,19 @@ class PlanError(Exception):
     pass
 
 
+def file_name(name, conf):
+    """The file of a site or of the map called `name`: NAME.conf in a directory nginx loads by a *.conf glob,
+    NAME in sites-available and sites-enabled."""
+    return name + ".conf" if conf else name
+
+
+def reserved_site_name(name):
+    """Whether a site called `name` could land on the collection's own map file (or its link): a site file and
+    the map can share a directory (conf.d, sites-available), and either may be NAME or NAME.conf there."""
+    own = set(file_name(MAP_NAME, conf) for conf in (True, False))
+    return any(file_name(name, conf) in own for conf in (True, False))
+
+
 class Paths(object):
     """Where this layout keeps a site, its link, the shared map (and its link), or the nginx.conf block."""
 
@@ -43,12 +56,12 @@ class Paths(object):
         self.site_dir = placement["site_dir"]
         if self.layout == _layout.LAYOUT_SITES_ENABLED:
             if placement["map_dir"]:
-                self.map = os.path.join(placement["map_dir"], MAP_NAME + ".conf")
+                self.map = os.path.join(placement["map_dir"], file_name(MAP_NAME, conf=True))
             else:
-                self.map = os.path.join(placement["site_dir"], MAP_NAME)
-                self.map_link = os.path.join(placement["enable_dir"], MAP_NAME)
+                self.map = os.path.join(placement["site_dir"], file_name(MAP_NAME, conf=False))
+                self.map_link = os.path.join(placement["enable_dir"], file_name(MAP_NAME, conf=False))
         elif self.layout == _layout.LAYOUT_CONF_D:
-            self.map = os.path.join(placement["map_dir"], MAP_NAME + ".conf")
+            self.map = os.path.join(placement["map_dir"], file_name(MAP_NAME, conf=True))
         else:
             self.site_dir = os.path.join(os.path.dirname(self.conf_path), "wsproxy.d")
             self.map = self.conf_path  # inside the marker block
@@ -56,8 +69,9 @@ class Paths(object):
     def site(self, name):
         """(site file, its link or None)."""
         if self.layout == _layout.LAYOUT_SITES_ENABLED:
-            return os.path.join(self.site_dir, name), os.path.join(self.placement["enable_dir"], name)
-        return os.path.join(self.site_dir, name + ".conf"), None
+            return (os.path.join(self.site_dir, file_name(name, conf=False)),
+                    os.path.join(self.placement["enable_dir"], file_name(name, conf=False)))
+        return os.path.join(self.site_dir, file_name(name, conf=True)), None
 
 
 def _ours(paths, item, block):

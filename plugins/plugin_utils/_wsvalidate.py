@@ -140,7 +140,14 @@ def _variable_part(name):
 
 
 def site_name(value):
-    return _check(NAME_RE, "name", value, "expected ^[a-z0-9][a-z0-9._-]{0,63}$")
+    # Imported here: _wsplan imports _workers, which imports InvalidOption from this module.
+    from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _wsplan
+
+    _check(NAME_RE, "name", value, "expected ^[a-z0-9][a-z0-9._-]{0,63}$")
+    if _wsplan.reserved_site_name(value):
+        # Its file would be the collection's own map: written over (or, with state=absent, removed).
+        raise InvalidOption("name", value, "reserved: the collection's WebSocket map file has this name")
+    return value
 
 
 def _integer(option, value, low, high):

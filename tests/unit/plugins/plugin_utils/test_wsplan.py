@@ -301,3 +301,47 @@ def test_sites_named_alike_keep_their_own_origin_map_and_upstream(layout):
                     "a_b": ["$wsproxy_origin_denied_a__b"]}
     assert ifs == maps  # each site's locations test its own map
     assert upstreams == {"a-b": ["a-b_backend"], "a.b": ["a.b_backend"], "a_b": ["a_b_backend"]}
+
+
+_CANDIDATES = [_wsplan.MAP_NAME, _wsplan.MAP_NAME + ".conf", _wsplan.MAP_NAME + "-2", "wsproxy-websocket", "chat",
+               "chat.conf"]
+
+
+# Every place the map can take: conf.d, sites-enabled with and without a conf.d, a sites-available that a *.conf glob
+# also loads (site files and the map in one directory), nginx.conf; and the candidate names whose site file is the map.
+@pytest.mark.parametrize("fixture, conf_d_include, collide", [
+    ("debian", None, []),
+    ("debian", "", [_wsplan.MAP_NAME]),
+    ("debian", "sites-available/*.conf", [_wsplan.MAP_NAME + ".conf"]),
+    ("rocky", None, [_wsplan.MAP_NAME]),
+    ("nginxorg", None, [_wsplan.MAP_NAME]),
+    ("alpine", None, [_wsplan.MAP_NAME]),
+    ("noinclude", None, []),
+])
+def test_a_site_name_is_reserved_where_its_file_would_be_the_map(layout, fixture, conf_d_include, collide):
+    tree = layout(fixture)
+    if conf_d_include is not None:
+        text = open(tree.conf_path).read().replace(
+            "include %s/etc/nginx/conf.d/*.conf;" % tree.root,
+            "include %s/etc/nginx/%s;" % (tree.root, conf_d_include) if conf_d_include else "")
+        tree.write("etc/nginx/nginx.conf", text)
+    info = _layout.describe(NginxConfig.from_dump(tree.conf_path, tree.dump()))
+    info["conf_path"] = tree.conf_path
+    paths = _wsplan.Paths(info)
+    own = set([paths.map, paths.map_link]) - set([None, tree.conf_path])
+    assert [name for name in _CANDIDATES if set(paths.site(name)) & own] == collide
+    assert all(_wsplan.reserved_site_name(name) for name in collide)
+
+
+def test_only_the_names_of_the_map_are_reserved():
+    assert [name for name in _CANDIDATES if _wsplan.reserved_site_name(name)] == [_wsplan.MAP_NAME,
+                                                                                  _wsplan.MAP_NAME + ".conf"]
+
+
+@pytest.mark.parametrize("fixture", ["rocky", "debian"])
+@pytest.mark.parametrize("name", [_wsplan.MAP_NAME, _wsplan.MAP_NAME + ".conf"])
+def test_a_site_named_like_the_map_is_refused_before_any_plan(layout, fixture, name):
+    tree = layout(fixture)
+    with pytest.raises(_wsvalidate.InvalidOption) as error:
+        plan_for(tree, name=name)
+    assert str(error.value) == "name=%r: reserved: the collection's WebSocket map file has this name" % name

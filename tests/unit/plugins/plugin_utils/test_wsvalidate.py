@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _wsspec
-from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _wsrender, _wsvalidate
+from ansible_collections.wsproxy.nginx.plugins.plugin_utils import _siterun, _wsplan, _wsrender, _wsvalidate
 
 # What would change nginx's parse, or start a comment, a variable or a new directive.
 DANGEROUS = set(";{}\"'$# \t\r\n\\\x00")
@@ -155,6 +155,16 @@ def test_good_values_are_normalized():
     assert site["locations"][0] == {"path": "/socket.io/", "modifier": "^~", "proxy_uri": None, "read_timeout": "600s",
                                     "send_timeout": "600s", "buffering": False, "socketio": True, "directives": []}
     assert site["locations"][1]["read_timeout"] == "2m" and site["locations"][1]["send_timeout"] == "300s"
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+@pytest.mark.parametrize("name", [_wsplan.MAP_NAME, _wsplan.MAP_NAME + ".conf"])
+def test_a_site_cannot_take_the_name_of_the_collections_map_file(name, state):
+    # present would write the site over the map; absent would remove the map.
+    with pytest.raises(_siterun.SiteError) as error:
+        _siterun.validate_sites([{"name": name, "state": state}], "present")
+    assert error.value.detail == "name=%r: reserved: the collection's WebSocket map file has this name" % name
+    assert _siterun.validate_sites([{"name": name + "s", "state": state}], "present")[0]["name"] == name + "s"
 
 
 def _undo_variable(var):
