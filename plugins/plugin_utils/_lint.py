@@ -280,7 +280,37 @@ def _lint(config, version):
             "%d maps define $connection_upgrade; nginx silently uses the last one (%s:%s)"
             % (len(winner["shadowed"]) + 1, winner["file"], winner["line"]),
             "keep one map for the variable and remove the others")))
+    results += _duplicate_map_variables(config)
     return {"locations": results, "findings_total": sum(len(item["findings"]) for item in results)}
+
+
+def _duplicate_map_variables(config):
+    """duplicate_map_variable: one finding per variable that several http-level maps define (nginx silently uses
+    the last), at that last map. $connection_upgrade has its own finding (duplicate_map), not this one too."""
+    places, order = {}, []
+    for directive, path, _stack in config.find("map", context="http"):
+        if len(directive["args"]) != 2:
+            continue
+        variable = directive["args"][1].lower()  # nginx variable names are case-insensitive
+        if variable not in places:
+            places[variable] = []
+            order.append(variable)
+        where = {"file": path, "line": directive["line"], "variable": directive["args"][1]}
+        if not any(item["file"] == path and item["line"] == directive["line"] for item in places[variable]):
+            places[variable].append(where)  # one map read twice (its file included twice) sets the same values
+    results = []
+    for variable in order:
+        found = places[variable]
+        if len(found) < 2 or variable == _layout.UPGRADE_VARIABLE:
+            continue
+        last = found[-1]
+        results.append(_map_result(last, _finding(
+            "duplicate_map_variable", ERROR,
+            "%d maps define %s (%s); nginx silently uses the last one (%s:%s) and ignores the others"
+            % (len(found), last["variable"], ", ".join("%s:%s" % (item["file"], item["line"]) for item in found),
+               last["file"], last["line"]),
+            "keep one map for %s, or rename the variable of the others (and where they use it)" % last["variable"])))
+    return results
 
 
 def _map_result(item, finding):

@@ -94,6 +94,7 @@ NEAR_MISSES = [
     ("socketio_not_sticky", socketio_site().replace("location /socket.io/", "location /socket")),
     ("duplicate_map", site()),
     ("map_wrong_context", site()),
+    ("duplicate_map_variable", site()),
 ]
 
 
@@ -188,3 +189,48 @@ def test_socketio_sticky_of_nginx_plus_counts():
     assert ids(_lint.lint(NginxConfig.from_dump("/etc/nginx/nginx.conf", dump), "1.22.1")) == []
     plain = dump.replace("    sticky cookie srv_id expires=1h;\n", "")
     assert ids(_lint.lint(NginxConfig.from_dump("/etc/nginx/nginx.conf", plain), "1.22.1")) == ["socketio_not_sticky"]
+
+
+def origin_map(variable, origin):
+    return "map $http_origin %s {\n    default 1;\n    '' 0;\n    %s 0;\n}\n" % (variable, origin)
+
+
+def test_a_variable_defined_by_two_maps_is_reported_once_naming_both(layout):
+    # What a-b and a.b once rendered: nginx -t accepts it and keeps the last map, for both sites.
+    tree = layout("nginxorg")
+    first = tree.write("etc/nginx/conf.d/a-b.conf", "# a-b\n" + origin_map("$wsproxy_origin_denied_a_b", "https://a.example"))
+    second = tree.write("etc/nginx/conf.d/a.b.conf", origin_map("$wsproxy_origin_denied_a_b", "https://b.example"))
+    tree.write("etc/nginx/conf.d/other.conf", origin_map("$other_denied", "https://c.example"))
+    result = _lint.lint(NginxConfig.from_dump(tree.conf_path, tree.dump()), "1.22.1")
+    assert ids(result) == ["duplicate_map_variable"]
+    [item] = [item for item in result["locations"] if item["findings"]]
+    assert (item["file"], item["line"], item["path"]) == (second, 1, None)  # the map nginx uses
+    [finding] = item["findings"]
+    assert finding["severity"] == "error"
+    assert finding["message"] == (
+        "2 maps define $wsproxy_origin_denied_a_b (%s:2, %s:1); nginx silently uses the last one (%s:1) and ignores "
+        "the others" % (first, second, second))
+    assert "$wsproxy_origin_denied_a_b" in finding["fix"]
+
+
+def test_duplicate_map_variables_each_once_and_not_twice_for_connection_upgrade(layout):
+    tree = layout("nginxorg")
+    tree.write("etc/nginx/conf.d/a.conf", origin_map("$denied", "https://a.example") + MAP + origin_map("$x", "https://x.example"))
+    tree.write("etc/nginx/conf.d/b.conf", origin_map("$Denied", "https://b.example") + MAP)
+    tree.write("etc/nginx/conf.d/c.conf", origin_map("$denied", "https://c.example"))
+    result = _lint.lint(NginxConfig.from_dump(tree.conf_path, tree.dump()), "1.22.1")
+    # $denied thrice (nginx variable names ignore case): one finding; $connection_upgrade twice: duplicate_map only.
+    assert ids(result) == ["duplicate_map", "duplicate_map_variable"]
+    [finding] = [f for item in result["locations"] for f in item["findings"] if f["id"] == "duplicate_map_variable"]
+    assert finding["message"].startswith("3 maps define $denied (")
+    assert finding["message"].count("/conf.d/") == 4  # the three maps, and the last one again
+
+
+def test_sites_named_alike_lint_clean(layout):
+    from test_wsplan import apply, host_plan  # the same fixtures and plans as the planning tests
+    tree = layout("debian")
+    apply(tree, host_plan(tree, [{"name": name, "server_name": ["s%d.example.com" % index],
+                                  "allowed_origins": ["https://s%d.example.com" % index]}
+                                 for index, name in enumerate(["a-b", "a.b", "a_b"])]))
+    result = _lint.lint(NginxConfig.from_dump(tree.conf_path, tree.dump()), "1.22.1")
+    assert result["findings_total"] == 0, result
