@@ -67,13 +67,16 @@ def test_bad_values_are_refused_naming_option_and_value(overrides, message):
     assert message in str(error.value)
 
 
-# (option as the message names it, a value it takes, the module arguments for a value, how the message shows it)
-_TLS_WITH = lambda **extra: dict({"certificate": "/etc/ssl/c.pem", "certificate_key": "/etc/ssl/k.pem"}, **extra)  # noqa: E731
+def _tls_with(**extra):
+    return dict({"certificate": "/etc/ssl/c.pem", "certificate_key": "/etc/ssl/k.pem"}, **extra)
+
+
+# (the option as the message names it, a value it takes, the module arguments for a value)
 _EVERY_CHECKED_STRING = [
     ("name", "chat", lambda v: {"name": v}),
     ("server_name", "chat.example.com", lambda v: {"server_name": [v]}),
     ("listen", "8080", lambda v: {"listen": [v]}),
-    ("tls.listen", "127.0.0.1:8443", lambda v: {"tls": _TLS_WITH(listen=[v])}),
+    ("tls.listen", "127.0.0.1:8443", lambda v: {"tls": _tls_with(listen=[v])}),
     ("upstream[0]", "127.0.0.1:3000", lambda v: {"upstream": [v]}),
     ("upstream[0]", "unix:/run/app.sock", lambda v: {"upstream": [v]}),
     ("upstream[0].address", "[::1]:3000", lambda v: {"upstream": [{"address": v}]}),
@@ -87,9 +90,9 @@ _EVERY_CHECKED_STRING = [
     ("read_timeout", "300s", lambda v: {"read_timeout": v}),
     ("send_timeout", "5m", lambda v: {"send_timeout": v}),
     ("connect_timeout", "10", lambda v: {"connect_timeout": v}),
-    ("tls.certificate", "/etc/ssl/c.pem", lambda v: {"tls": _TLS_WITH(certificate=v)}),
-    ("tls.certificate_key", "/etc/ssl/k.pem", lambda v: {"tls": _TLS_WITH(certificate_key=v)}),
-    ("tls.acme_challenge_root", "/var/www/acme", lambda v: {"tls": _TLS_WITH(acme_challenge_root=v)}),
+    ("tls.certificate", "/etc/ssl/c.pem", lambda v: {"tls": _tls_with(certificate=v)}),
+    ("tls.certificate_key", "/etc/ssl/k.pem", lambda v: {"tls": _tls_with(certificate_key=v)}),
+    ("tls.acme_challenge_root", "/var/www/acme", lambda v: {"tls": _tls_with(acme_challenge_root=v)}),
     ("acme_challenge_root", "/var/www/acme", lambda v: {"acme_challenge_root": v}),
     ("allowed_origins", "https://chat.example.com", lambda v: {"allowed_origins": [v]}),
     ("allowed_origins", "http://localhost:8080", lambda v: {"allowed_origins": [v]}),
@@ -199,40 +202,131 @@ def test_names_that_differ_only_in_dots_dashes_and_underscores_keep_their_own_va
     assert variables == ["a_hb", "a_db", "a__b", "a____b", "a__hb", "ab"]
 
 
-_PIECES = st.one_of(
-    st.sampled_from(["a", "example.com", "/", "/ws/", "127.0.0.1:3000", "[::1]:80", "unix:/run/x.sock", "80",
-                     "https://a.example", "*.example.com", "300s", "5m", "_", "/socket.io/"]),
-    st.text(min_size=0, max_size=24),
-)
+# Values built from the allowlists, each spoiled now and then: a newline or a character that changes nginx's parse,
+# put anywhere in it. Every combination is otherwise one websocket_proxy takes (proxy_uri ends like its path, sticky
+# balancing for Socket.IO on several backends, no duplicate listen), so an input is refused exactly when a value was
+# spoiled, and the refusal names that option and value.
+_SPOILERS = ["\n", ";", " ", "{", "}", "#", "'", '"', "\\", "\x00", "\t", "\r"]
+_SPOIL_ONE_IN = 16
+_PORT = st.integers(1, 65535).map(str)
+_HOST = st.from_regex(_wsvalidate._HOSTNAME, fullmatch=True)
+_IPV4 = st.ip_addresses(v=4).map(str)
+_IPV6 = st.ip_addresses(v=6).map(lambda address: "[%s]" % address)
+_SEGMENT = st.from_regex(r"[A-Za-z0-9._~!*()@:+,=%-]{1,12}", fullmatch=True)
+_VALID = {
+    "name": st.from_regex(_wsvalidate.NAME_RE, fullmatch=True).filter(lambda name: not _wsplan.reserved_site_name(name)),
+    "server_name": st.one_of(st.just("_"), _HOST, _HOST.map("*.{}".format), _HOST.map("{}.*".format)),
+    "listen": st.one_of(_PORT, st.tuples(st.one_of(_IPV4, _IPV6, st.just("*")), _PORT).map(":".join)),
+    "upstream": st.one_of(st.tuples(st.one_of(_IPV4, _IPV6, _HOST), _PORT).map(":".join),
+                          st.from_regex(r"unix:/[A-Za-z0-9._/-]{1,30}", fullmatch=True)),
+    "uri": st.lists(_SEGMENT, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts)),
+    "path": st.from_regex(_wsvalidate.URI_PATH_RE, fullmatch=True),
+    "timeout": st.one_of(st.integers(1, 9999999), st.tuples(st.integers(1, 9999999), st.sampled_from(["ms", "s", "m", "h"]))
+                         .map(lambda pair: "%d%s" % pair)),
+    "origin": st.tuples(st.sampled_from(["http", "https"]), _HOST, st.one_of(st.just(""), _PORT.map(":{}".format)))
+                .map(lambda parts: "%s://%s%s" % parts),
+    "file": st.from_regex(_wsvalidate.FILE_PATH_RE, fullmatch=True),
+}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    name=_PIECES, server_name=st.lists(_PIECES, min_size=1, max_size=3), listen=st.lists(_PIECES, min_size=1, max_size=2),
-    upstream=st.lists(_PIECES, min_size=1, max_size=2), path=_PIECES, proxy_uri=st.one_of(st.none(), _PIECES),
-    timeout=_PIECES, origins=st.lists(_PIECES, max_size=2), socketio=st.booleans(), tls=st.booleans(), cert=_PIECES,
-)
-def test_any_accepted_input_parses_back_to_the_intended_directives(
-        name, server_name, listen, upstream, path, proxy_uri, timeout, origins, socketio, tls, cert):
-    raw = {"name": name, "server_name": server_name, "listen": listen, "upstream": upstream,
-           "locations": [{"path": path, "proxy_uri": proxy_uri, "socketio": socketio}], "read_timeout": timeout,
-           "allowed_origins": origins}
-    if tls:
-        raw["tls"] = {"certificate": cert, "certificate_key": cert, "redirect_http": socketio}
-    result = ArgumentSpecValidator(_wsspec.ARGUMENT_SPEC).validate(raw)
-    if result.error_messages:
-        return
-    try:
-        site = _wsvalidate.site(result.validated_parameters)
-    except _wsvalidate.InvalidOption:
-        return
-    addresses = [server["address"] for server in site["upstreams"]]
-    for value in [site["name"]] + site["server_names"] + (site["listen"] or []) + addresses + site["allowed_origins"]:
-        assert not DANGEROUS & set(value)
-    for variable in ("connection_upgrade", "wsproxy_connection_upgrade"):
-        variables, host = {"upgrade": variable, "keepalive": variable}, {"version": "1.22.1", "ipv6": True}
+@st.composite
+def _maybe_spoiled(draw, kind):
+    """(value, spoiled): a valid value of `kind`, or one in _SPOIL_ONE_IN with a spoiler put somewhere in it."""
+    value = draw(_VALID[kind])
+    # Not an integer compared with its minimum: Hypothesis draws simple (minimal) choices often, which must be valid.
+    if not draw(st.sampled_from([False] * (_SPOIL_ONE_IN - 1) + [True])):
+        return value, False
+    text = str(value)
+    at = draw(st.integers(0, len(text)))
+    return text[:at] + draw(st.sampled_from(_SPOILERS)) + text[at:], True
+
+
+@st.composite
+def _site_input(draw):
+    """(raw module arguments, {option: [spoiled values]})."""
+    spoiled = {}
+
+    def take(kind, option, finish=lambda value: value):
+        value, bad = draw(_maybe_spoiled(kind))
+        value = finish(value)
+        if bad:
+            spoiled.setdefault(option, []).append(value)
+        return value
+
+    raw = {"name": take("name", "name"),
+           "server_name": [take("server_name", "server_name") for _ in range(draw(st.integers(1, 3)))],
+           "read_timeout": take("timeout", "read_timeout")}
+    if draw(st.booleans()):
+        raw["listen"] = [take("listen", "listen") for _ in range(draw(st.integers(1, 2)))]
+        if len(set(raw["listen"])) != len(raw["listen"]):
+            raw["listen"] = raw["listen"][:1]  # a duplicate listen is refused on its own
+    raw["upstream"] = []
+    for index in range(draw(st.integers(1, 3))):
+        if draw(st.booleans()):
+            raw["upstream"].append(take("upstream", "upstream[%d]" % index))
+        else:
+            raw["upstream"].append({"address": take("upstream", "upstream[%d].address" % index),
+                                    "weight": draw(st.one_of(st.none(), st.integers(1, 1000))),
+                                    "max_fails": draw(st.one_of(st.none(), st.integers(0, 1000)))})
+    path = take("path", "locations[0].path")
+    location = {"path": path, "socketio": draw(st.booleans())}
+    if draw(st.integers(1, 4)) == 1:
+        # proxy_uri ends with / exactly when the path does (checked against the path as drawn, spoiled or not).
+        location["proxy_uri"] = take("uri", "locations[0].proxy_uri", lambda uri: uri + "/" if path.endswith("/") else uri)
+    location["match"] = draw(st.sampled_from(["prefix", "priority"] + ([] if "proxy_uri" in location else ["exact"])))
+    if draw(st.integers(1, 4)) == 1:
+        location["read_timeout"] = take("timeout", "locations[0].read_timeout")
+    if draw(st.integers(1, 4)) == 1:
+        location["probe_path"] = take("uri", "locations[0].probe_path")
+    raw["locations"] = [location]
+    if draw(st.integers(1, 4)) == 1:
+        raw["probe_path"] = take("uri", "probe_path")
+    sticky = location["socketio"] and len(raw["upstream"]) > 1
+    raw["balance"] = draw(st.sampled_from(["ip_hash", "hash"] if sticky else ["round_robin", "least_conn", "ip_hash", "hash"]))
+    if draw(st.booleans()):
+        raw["keepalive"] = draw(st.integers(1, 1024))
+    raw["allowed_origins"] = [take("origin", "allowed_origins") for _ in range(draw(st.integers(0, 2)))]
+    if draw(st.booleans()):
+        raw["tls"] = {"certificate": take("file", "tls.certificate"), "certificate_key": take("file", "tls.certificate_key"),
+                      "redirect_http": draw(st.booleans()), "http2": draw(st.booleans()),
+                      "hsts": draw(st.one_of(st.none(), st.integers(0, 315360000)))}
+        if draw(st.booleans()):
+            raw["tls"]["listen"] = [take("listen", "tls.listen")]
+    return raw, spoiled
+
+
+def test_inputs_from_the_allowlists_render_and_parse_back_and_spoiled_ones_are_refused_naming_them():
+    seen = {"accepted": 0, "refused": 0}
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(case=_site_input(), variable=st.sampled_from(["connection_upgrade", "wsproxy_connection_upgrade"]),
+           host=st.sampled_from([{"version": "1.22.1", "ipv6": True}, {"version": "1.26.0", "ipv6": False}]))
+    def check(case, variable, host):
+        raw, spoiled = case
+        result = ArgumentSpecValidator(_wsspec.ARGUMENT_SPEC).validate(raw)
+        assert not result.error_messages, result.error_messages
+        try:
+            site = _wsvalidate.site(result.validated_parameters)
+        except _wsvalidate.InvalidOption as exc:
+            seen["refused"] += 1
+            assert any(str(exc).startswith("%s=%r: " % (option, value))
+                       for option, values in spoiled.items() for value in values), (str(exc), spoiled)
+            return
+        assert not spoiled, spoiled
+        seen["accepted"] += 1
+        addresses = [server["address"] for server in site["upstreams"]]
+        for value in [site["name"]] + site["server_names"] + (site["listen"] or []) + addresses + site["allowed_origins"]:
+            assert not DANGEROUS & set(value)
+        # One render per input (each compiles the template): the map variable and the host are drawn too.
+        variables = {"upgrade": variable, "keepalive": "wsproxy_connection_keepalive"}
         text = _wsrender.render_site(site, variables, host)
-        _wsrender.prove(text, _wsrender.site_tree(site, variables, host), "site")  # raises RenderError on any mismatch
+        _wsrender.prove(text, _wsrender.site_tree(site, variables, host), "site")  # RenderError on any mismatch
+
+    check()
+    total = seen["accepted"] + seen["refused"]
+    assert total >= 300, seen
+    # Most inputs reach the render and its proof; enough are refused that the refusal check above runs.
+    assert seen["accepted"] >= 0.5 * total and seen["refused"] >= 0.1 * total, seen
 
 
 # Production sites (issue 12): upstream balancing and server parameters, keepalive, TLS extras, ACME, logs and the
