@@ -145,7 +145,7 @@ def site_name(value):
 
     _check(NAME_RE, "name", value, "expected ^[a-z0-9][a-z0-9._-]{0,63}$")
     if _wsplan.reserved_site_name(value):
-        # Its file would be the collection's own map: written over (or, with state=absent, removed).
+        # Its file would be the collection's own map: written over, or (state=absent) deleted by the plan that rewrites it.
         raise InvalidOption("name", value, "reserved: the collection's WebSocket map file has this name")
     return value
 

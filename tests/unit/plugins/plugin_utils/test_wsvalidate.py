@@ -163,7 +163,7 @@ def test_good_values_are_normalized():
 @pytest.mark.parametrize("state", ["present", "absent"])
 @pytest.mark.parametrize("name", [_wsplan.MAP_NAME, _wsplan.MAP_NAME + ".conf"])
 def test_a_site_cannot_take_the_name_of_the_collections_map_file(name, state):
-    # present would write the site over the map; absent would remove the map.
+    # present would write the site over the map; absent would delete the map in the plan that rewrites it.
     with pytest.raises(_siterun.SiteError) as error:
         _siterun.validate_sites([{"name": name, "state": state}], "present")
     assert error.value.detail == "name=%r: reserved: the collection's WebSocket map file has this name" % name
