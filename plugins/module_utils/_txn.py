@@ -59,7 +59,7 @@ class TransactionOpen(Exception):
 LEASE_DEFAULT = 1800
 
 
-_LABEL_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_LABEL_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
 
 
 def check_label(module):

@@ -19,7 +19,8 @@ description:
   - nginx's inheritance is applied - a location-level C(proxy_set_header) replaces every header inherited from
     the server and http levels; other proxy directives come from the nearest level that sets them.
   - "Findings: C(missing_http_version), C(missing_upgrade_header), C(missing_connection_header),
-    C(undefined_upgrade_map), C(map_wrong_context), C(duplicate_map), C(hardcoded_connection_upgrade),
+    C(undefined_upgrade_map), C(map_wrong_context), C(duplicate_map), C(duplicate_map_variable),
+    C(hardcoded_connection_upgrade),
     C(dropped_inherited_headers), C(default_read_timeout), C(regex_shadows_prefix), C(proxy_pass_rewrites_uri),
     C(socketio_buffering), C(socketio_not_sticky), C(https_twin_missing_headers), C(xff_from_client)."
   - C(socketio_not_sticky) (an error) is a Socket.IO location proxied to an C(upstream) of several servers with

@@ -35,7 +35,7 @@ COMMON_SOFT_LIMIT = 1024  # the usual soft RLIMIT_NOFILE nginx inherits when wor
 # nginx time: units from the largest to the smallest (y M w d h m s ms), or a bare number of seconds.
 _TIME_MS = (("y", 365 * 86400000), ("M", 30 * 86400000), ("w", 7 * 86400000), ("d", 86400000),
             ("h", 3600000), ("m", 60000), ("s", 1000), ("ms", 1))
-_TIME_RE = re.compile(r"^(?:\d{1,9}|(?:\d{1,9}(?:ms|[yMwdhms]))+)$")
+_TIME_RE = re.compile(r"^(?:\d{1,9}|(?:\d{1,9}(?:ms|[yMwdhms]))+)\Z")
 _TIME_PART_RE = re.compile(r"(\d+)(ms|[yMwdhms])?")
 MAX_TIME_MS = 2147483647
 

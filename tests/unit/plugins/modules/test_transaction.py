@@ -332,6 +332,8 @@ def test_check_mode_takes_no_checkpoint_and_creates_nothing(running_nginx, run_m
     "module, args, message",
     [
         (CHECKPOINT, {"keep": 0}, "keep=0"),
+        (CHECKPOINT, {"lease": 0}, "lease=0"),
+        (CHECKPOINT, {"label": "run-1\n"}, "label='run-1\\n'"),
         (CHECKPOINT, {"state": "restored", "id": "../etc"}, "id='../etc' is not a checkpoint id"),
         (CHECKPOINT, {"state": "restored", "id": "20200101T000000Z-000000"}, "no such checkpoint"),
         (CHECKPOINT, {"state": "bogus"}, "value of state must be one of"),

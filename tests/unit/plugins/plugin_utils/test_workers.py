@@ -147,6 +147,7 @@ def test_a_directive_in_a_comment_is_not_edited(layout):
     ("worker_shutdown_timeout", "30s1h", "expected an nginx time"),
     ("worker_shutdown_timeout", "0s", "a time of 0 is not allowed"),
     ("worker_shutdown_timeout", "30d", "at most"),
+    ("worker_shutdown_timeout", "30s\n", "expected an nginx time"),
 ])
 def test_bad_values_name_the_option_and_the_value(option, value, why):
     with pytest.raises(InvalidOption) as info:
