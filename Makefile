@@ -19,7 +19,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv images collection demo demo-clean test sanity lint unit galaxy molecule bench bench-smoke clean
+.PHONY: help deps venv images collection demo demo-clean test sanity lint unit galaxy galaxy-import galaxy-core molecule bench bench-smoke clean
 
 help:
 	@echo "make demo   - set everything up and run nginx_info against a local Debian 12 container"
@@ -72,23 +72,61 @@ lint: venv collection
 unit: venv collection
 	PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest tests/unit -q
 
-# The tarball users install: build it, install it offline, and use the installed copy alone.
+# The tarball users install: build it, let Galaxy's importer check it, and install it offline on an ansible-core-only
+# controller (no `ansible` package, so no bundled collections: most CI images and execution environments), then use
+# the installed copy alone. The two checks run side by side (the importer mostly computes, the demo mostly waits).
 GALAXY := $(TMP)/galaxy
-galaxy: venv images
+GALAXY_IMPORTER_VENV := $(TMP)/galaxy-importer-venv
+CORE_VENV := $(TMP)/core-venv
+galaxy: venv images $(GALAXY_IMPORTER_VENV)/bin/.installed $(CORE_VENV)/bin/.installed
 	@rm -rf $(GALAXY) && mkdir -p $(GALAXY)
 	$(BIN)/ansible-galaxy collection build --output-path $(GALAXY) .
-	$(BIN)/ansible-galaxy collection install --offline --force -p $(GALAXY)/collections $(GALAXY)/wsproxy-nginx-*.tar.gz
-	ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections $(BIN)/ansible-doc wsproxy.nginx.nginx_info > $(GALAXY)/nginx_info.txt
+	$(MAKE) --no-print-directory -j2 --output-sync=target galaxy-import galaxy-core
+	@echo "[galaxy] Galaxy's importer accepts the tarball; it installs offline with ansible-core alone, documents itself, and runs the demo from the installed copy"
+
+# galaxy-importer in a venv of its own (its pins clash with requirements-dev.txt); the ansible-core of requirements-dev.txt
+# with requirements.txt, and nothing else, for the controller.
+$(GALAXY_IMPORTER_VENV)/bin/.installed: tests/galaxy/requirements.txt | $(TMP)/.deps
+	rm -rf $(GALAXY_IMPORTER_VENV) && $(PYTHON) -m venv $(GALAXY_IMPORTER_VENV)
+	$(GALAXY_IMPORTER_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/galaxy/requirements.txt
+	@touch $@
+$(CORE_VENV)/bin/.installed: requirements.txt requirements-dev.txt | $(TMP)/.deps
+	rm -rf $(CORE_VENV) && $(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt $$(grep -E '^ansible-core==' requirements-dev.txt)
+	@touch $@
+
+# Helpers of galaxy (they check the tarball it built). Galaxy's importer offline (tests/galaxy/galaxy-importer.cfg: no
+# ansible-test, ansible-lint --offline); any WARNING or ERROR line it prints fails.
+galaxy-import: $(GALAXY_IMPORTER_VENV)/bin/.installed
+	@rm -rf $(GALAXY)/import && mkdir -p $(GALAXY)/import
+	cd $(GALAXY)/import && env -u ANSIBLE_COLLECTIONS_PATH PATH=$(GALAXY_IMPORTER_VENV)/bin:$$PATH \
+	  GALAXY_IMPORTER_CONFIG=$(ROOT)/tests/galaxy/galaxy-importer.cfg GALAXY_IMPORTER_ANSIBLE_LOCAL_TMP=$(GALAXY)/import/tmp \
+	  $(GALAXY_IMPORTER_VENV)/bin/python -m galaxy_importer.main $(GALAXY)/wsproxy-nginx-*.tar.gz > $(GALAXY)/import.log 2>&1 \
+	  || { cat $(GALAXY)/import.log; exit 1; }
+	@! grep -E '^(WARNING|ERROR|CRITICAL)' $(GALAXY)/import.log || { echo "[galaxy] galaxy-importer complained (above; $(GALAXY)/import.log)"; exit 1; }
+	grep -q '^Importer processing completed successfully' $(GALAXY)/import.log
+
+# The demo's harness (the podman container and connection plugin) on a path of its own, next to the installed copy.
+GALAXY_CORE := env PATH=$(CORE_VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections:$(GALAXY)/harness $(CORE_VENV)/bin/
+galaxy-core: $(CORE_VENV)/bin/.installed
+	@rm -rf $(GALAXY)/collections $(GALAXY)/harness && mkdir -p $(GALAXY)/collections $(GALAXY)/harness/ansible_collections/containers
+	ln -s $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/ansible_collections/containers/podman)) \
+	  $(GALAXY)/harness/ansible_collections/containers/podman
+	$(GALAXY_CORE)ansible-galaxy collection install --offline -p $(GALAXY)/collections $(GALAXY)/wsproxy-nginx-*.tar.gz
+	@# No other collection in sight (ansible-core's internal ansible._* aside): the demo cannot lean on a bundled one.
+	$(GALAXY_CORE)ansible-galaxy collection list | awk '/^[a-z0-9_]+\.[a-z0-9_]+ / && !/^ansible\._/ {print $$1}' | sort \
+	  | paste -sd ' ' > $(GALAXY)/collections.txt
+	[ "$$(cat $(GALAXY)/collections.txt)" = "containers.podman wsproxy.nginx" ] \
+	  || { echo "[galaxy] expected containers.podman (the demo's) and wsproxy.nginx alone, found: $$(cat $(GALAXY)/collections.txt)"; exit 1; }
+	$(GALAXY_CORE)ansible-doc wsproxy.nginx.nginx_info > $(GALAXY)/nginx_info.txt
 	grep -q 'RETURN VALUES' $(GALAXY)/nginx_info.txt && grep -q 'connection_upgrade' $(GALAXY)/nginx_info.txt
-	ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections $(BIN)/ansible localhost -m wsproxy.nginx.nginx_info \
-	  -e ansible_python_interpreter=/usr/bin/python3 | grep -q '"layout":'
+	grep -q "$(GALAXY)/collections/ansible_collections/wsproxy/nginx/plugins/modules/nginx_info.py" $(GALAXY)/nginx_info.txt
+	$(GALAXY_CORE)ansible localhost -m wsproxy.nginx.nginx_info -e ansible_python_interpreter=/usr/bin/python3 | grep -q '"layout":'
 	@# The whole demo (container, websocket_proxy, probes) from the installed copy: catches files build_ignore drops.
-	ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections $(BIN)/ansible-playbook -i tests/demo/inventory.yml tests/demo/demo.yml \
+	$(GALAXY_CORE)ansible-playbook -i tests/demo/inventory.yml tests/demo/demo.yml \
 	  > $(GALAXY)/demo.log || { tail -n 40 $(GALAXY)/demo.log; exit 1; }
 	grep -q "Sec-WebSocket-Accept valid: True, echo: wsproxy-probe" $(GALAXY)/demo.log
-	grep -q "$(GALAXY)/collections/ansible_collections/wsproxy/nginx/plugins/modules/nginx_info.py" $(GALAXY)/nginx_info.txt
 	podman rm -f wsproxy-demo > /dev/null
-	@echo "[galaxy] the tarball installs offline, documents itself, and runs the demo from the installed copy"
 
 molecule: venv images collection
 	@for scenario in $(SCENARIOS); do \
