@@ -141,12 +141,26 @@ $(BIN)/.bench-installed: benchmarks/requirements.txt | $(BIN)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	@touch $@
 
+# AWX / Automation Controller's engine: the rollout playbook through ansible-runner (from a private_data_dir laid out
+# as AWX writes one) against two containers, twice; its artifacts must show each host's change and probe, the canary
+# first, then changed=0 (tests/runner). ansible-runner in a venv of its own with the controller's ansible-core, like an
+# execution environment (the shared dev venv stays as it is).
+RUNNER_VENV := $(TMP)/runner-venv
+.PHONY: runner
+runner: venv images collection $(RUNNER_VENV)/bin/.installed
+	timeout 900 tests/runner/run.sh $(RUNNER_VENV) $(VENV)
+$(RUNNER_VENV)/bin/.installed: requirements.txt requirements-dev.txt tests/runner/requirements.txt | $(TMP)/.deps
+	rm -rf $(RUNNER_VENV) && timeout 120 $(PYTHON) -m venv $(RUNNER_VENV)
+	timeout 600 $(RUNNER_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r tests/runner/requirements.txt \
+	  -c requirements-dev.txt
+	@touch $@
+
 # The small variant make test runs: 2 hosts, 50 connections; fails on a failed run, a non-idempotent rerun, a host
 # whose first converge took more than one checkpoint or reload, or a dropped WebSocket. Results stay under .tmp.
 bench-smoke: venv images collection
 	BENCH_RESULTS=$(TMP)/bench-smoke BENCH_WORKDIR=$(TMP) PYTHONPATH=$(COLLECTIONS) $(BIN)/python benchmarks/bench.py --smoke
 
-test: venv images collection sanity lint unit galaxy molecule bench-smoke
+test: venv images collection sanity lint unit galaxy runner molecule bench-smoke
 
 clean:
 	rm -rf $(TMP) $(VENV)
