@@ -25,7 +25,7 @@ help:
 	@echo "make demo   - set everything up and run nginx_info against a local Debian 12 container"
 	@echo "make test   - set everything up and run every test (sanity, lint, unit, molecule)"
 	@echo "make bench  - fleet run time, live WebSockets through changes, large configs (benchmarks/results)"
-	@echo "other targets: demo-clean deps venv images sanity lint unit galaxy molecule bench-smoke clean"
+	@echo "other targets: demo-clean deps venv images sanity lint unit galaxy runner molecule bench-smoke clean"
 
 deps: $(TMP)/.deps
 $(TMP)/.deps:
