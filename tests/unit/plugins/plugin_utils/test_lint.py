@@ -41,51 +41,86 @@ def ids(result):
     return sorted(f["id"] for item in result["locations"] for f in item["findings"])
 
 
+ASSETS = "    location ~* \\.(css|js|png|svg|woff2?)$ {\n        return 404;\n    }\n"
+SERVER_HEADERS = "    proxy_set_header Upgrade $http_upgrade;\n    proxy_set_header Connection $connection_upgrade;\n"
+OWN_HEADER = "\n    proxy_set_header X-Extra 1;\n    proxy_http_version 1.1;\n    proxy_read_timeout 300s;\n"
+# (rule id, severity, config): one per rule, and the cases the issue (#14) names.
 CASES = [
-    ("missing_http_version", site(GOOD.replace("proxy_http_version 1.1;", ""))),
-    ("missing_upgrade_header", site(GOOD.replace("proxy_set_header Upgrade $http_upgrade;", ""))),
-    ("missing_connection_header", site(GOOD.replace("proxy_set_header Connection $connection_upgrade;", ""))),
+    ("missing_http_version", "error", site(GOOD.replace("proxy_http_version 1.1;", ""))),
+    ("missing_upgrade_header", "error", site(GOOD.replace("proxy_set_header Upgrade $http_upgrade;", ""))),
+    ("missing_connection_header", "error", site(GOOD.replace("proxy_set_header Connection $connection_upgrade;", ""))),
+    ("connection_header_blocks_upgrade", "error", site(GOOD.replace("$connection_upgrade", '""'))),
+    ("connection_header_blocks_upgrade", "error", site(GOOD.replace("$connection_upgrade", "close"))),
     # nginx refuses a variable nothing defines; a `set` in another server makes it known, and empty here.
-    ("undefined_upgrade_map", site(extra="server {\n    listen 127.0.0.1:8091;\n    set $connection_upgrade upgrade;\n}\n")
+    ("undefined_upgrade_map", "error", site(extra="server {\n    listen 127.0.0.1:8091;\n    set $connection_upgrade upgrade;\n}\n")
      .replace(MAP, "")),
-    ("hardcoded_connection_upgrade", site(GOOD.replace("$connection_upgrade", '"upgrade"'), path="/")),
-    ("dropped_inherited_headers", site("\n    proxy_set_header X-Extra 1;\n    proxy_http_version 1.1;\n    proxy_read_timeout 300s;\n",
-                                       server_extra="    proxy_set_header Upgrade $http_upgrade;\n"
-                                                    "    proxy_set_header Connection $connection_upgrade;\n")),
-    ("default_read_timeout", site(GOOD.replace("proxy_read_timeout 300s;", "proxy_read_timeout 60s;"))),
-    ("regex_shadows_prefix", site(path="/socket", server_extra="    location ~* \\.js$ {\n        return 404;\n    }\n")),
-    ("proxy_pass_rewrites_uri", site(path="/ws").replace("proxy_pass http://127.0.0.1:3000;", "proxy_pass http://127.0.0.1:3000/;")),
-    ("socketio_buffering", site(path="/socket.io/")),
-    ("xff_from_client", site(GOOD.replace("$proxy_add_x_forwarded_for", "$http_x_forwarded_for"))),
-    ("socketio_not_sticky", socketio_site()),
-    ("socketio_not_sticky", socketio_site("least_conn;")),
-    ("socketio_not_sticky", socketio_site("hash $request_uri consistent;")),  # `t` changes with every poll
-    ("https_twin_missing_headers", None),
+    ("hardcoded_connection_upgrade", "info", site(GOOD.replace("$connection_upgrade", '"upgrade"'), path="/")),
+    ("hardcoded_connection_upgrade", "info", site(GOOD.replace("$connection_upgrade", '"upgrade"'), path="/my-custom-path/")),
+    ("hardcoded_connection_upgrade", "info", site(GOOD.replace("$connection_upgrade", '"upgrade"') + "    proxy_buffering off;\n",
+                                                  path="/socket.io/")),
+    ("hardcoded_connection_upgrade", "info", site(GOOD.replace("$connection_upgrade", '"upgrade"'), path="~ ^/colibri-ws/default-id/(.*)")),
+    ("dropped_inherited_headers", "error", site(OWN_HEADER, server_extra=SERVER_HEADERS)),
+    # The headline case: /chat/ no longer looks like WebSocket at all, and is reported whatever its path.
+    ("dropped_inherited_headers", "error", site(OWN_HEADER, path="/chat/", server_extra=SERVER_HEADERS)),
+    ("dropped_inherited_headers", "error", site(OWN_HEADER, path="/static/", server_extra=SERVER_HEADERS)),
+    ("dropped_inherited_headers", "warning", site(GOOD, server_extra="    proxy_set_header X-Real-IP $remote_addr;\n")),
+    ("default_read_timeout", "info", site(GOOD.replace("proxy_read_timeout 300s;", "proxy_read_timeout 60s;"))),
+    ("default_read_timeout", "info", site(GOOD.replace("proxy_read_timeout 300s;", ""))),
+    ("regex_shadows_prefix", "warning", site(path="/socket", server_extra="    location ~ ^/(api|socket) {\n        return 404;\n    }\n")),
+    ("regex_shadows_prefix", "warning", site(path="/ws/", server_extra="    location ~ /ws/ {\n        return 404;\n    }\n")),
+    ("proxy_pass_rewrites_uri", "warning", site(path="/ws").replace("proxy_pass http://127.0.0.1:3000;", "proxy_pass http://127.0.0.1:3000/;")),
+    ("socketio_buffering", "info", site(path="/socket.io/")),
+    ("socketio_buffering", "info", site(path="~ ^/engine\\.io/")),
+    # An Engine.IO endpoint at a custom path, recognised by the query argument it reads.
+    ("socketio_buffering", "info", site(GOOD + "    add_header X-Transport $arg_transport;\n", path="/my-custom-path/")),
+    ("xff_from_client", "warning", site(GOOD.replace("$proxy_add_x_forwarded_for", "$http_x_forwarded_for"))),
+    ("socketio_not_sticky", "error", socketio_site()),
+    ("socketio_not_sticky", "error", socketio_site("least_conn;")),
+    ("socketio_not_sticky", "error", socketio_site("hash $request_uri consistent;")),  # `t` changes with every poll
 ]
 
 
-@pytest.mark.parametrize("finding, text", [case for case in CASES if case[1] is not None])
-def test_each_finding_is_reported_where_it_applies(layout, finding, text):
+@pytest.mark.parametrize("finding, severity, text", CASES)
+def test_each_finding_is_reported_where_it_applies(layout, finding, severity, text):
     result = lint(layout, text)
     assert finding in ids(result), ids(result)
     located = [item for item in result["locations"] if any(f["id"] == finding for f in item["findings"])][0]
     assert located["file"].endswith("/conf.d/app.conf") and located["line"] > 0
+    assert [f["severity"] for f in located["findings"] if f["id"] == finding] == [severity]
     for item in located["findings"]:
         assert item["severity"] in ("error", "warning", "info") and item["message"] and item["fix"]
+    # findings_total counts what doctor.yml fails on: never an info finding.
+    every = [f for item in result["locations"] for f in item["findings"]]
+    assert result["findings_total"] == len([f for f in every if f["severity"] != "info"])
+    assert result["info_total"] == len([f for f in every if f["severity"] == "info"])
 
 
-SERVER_HEADERS = "    proxy_set_header Upgrade $http_upgrade;\n    proxy_set_header Connection $connection_upgrade;\n"
 NEAR_MISSES = [
     ("missing_http_version", site()),
+    ("missing_http_version", site("\n    proxy_read_timeout 300s;\n", server_extra="    proxy_http_version 1.1;\n" + SERVER_HEADERS)),
     ("missing_upgrade_header", site("\n    proxy_http_version 1.1;\n    proxy_read_timeout 300s;\n", server_extra=SERVER_HEADERS)),
     ("missing_connection_header", site("\n    proxy_http_version 1.1;\n    proxy_read_timeout 300s;\n", server_extra=SERVER_HEADERS)),
+    # Connection "" for upstream keepalive on a location that passes no Upgrade: not a WebSocket location.
+    ("connection_header_blocks_upgrade", site("\n    proxy_http_version 1.1;\n    proxy_set_header Connection \"\";\n", path="/api/")),
+    ("connection_header_blocks_upgrade", site()),
     ("undefined_upgrade_map", site()),
-    ("hardcoded_connection_upgrade", site(GOOD.replace("$connection_upgrade", '"upgrade"'), path="/socket")),
+    # An endpoint that only ever upgrades is where nginx's own docs hard-code "upgrade".
+    ("hardcoded_connection_upgrade", site(GOOD.replace("$connection_upgrade", '"upgrade"'), path="= /socket")),
+    ("hardcoded_connection_upgrade", site(GOOD.replace("$connection_upgrade", '"upgrade"'), path="~ /api/v[0-9]+/(users/)?websocket$")),
     ("dropped_inherited_headers", site(GOOD, server_extra=SERVER_HEADERS)),
+    # Only plain headers dropped, on a location that does not upgrade: not this lint's business.
+    ("dropped_inherited_headers", site(OWN_HEADER, path="/api/", server_extra="    proxy_set_header X-Real-IP $remote_addr;\n")),
     ("default_read_timeout", site()),
-    ("regex_shadows_prefix", site(path="^~ /socket", server_extra="    location ~* \\.js$ {\n        return 404;\n    }\n")),
+    ("default_read_timeout", site("\n    proxy_read_timeout 60s;\n", path="/api/")),  # not a WebSocket location
+    ("regex_shadows_prefix", site(path="^~ /socket", server_extra="    location ~ ^/(api|socket) {\n        return 404;\n    }\n")),
+    # An asset regex never sees the URIs a WebSocket endpoint receives.
+    ("regex_shadows_prefix", site(path="/push/", server_extra=ASSETS)),
+    ("regex_shadows_prefix", site(path="/socket.io/", server_extra=ASSETS)),
+    # A regex that takes the requests but passes the upgrade on itself.
+    ("regex_shadows_prefix", site(path="/ws/", server_extra="    location ~ ^/ws/ {\n        proxy_pass http://127.0.0.1:3000;%s    }\n" % GOOD)),
     ("proxy_pass_rewrites_uri", site(path="/ws/").replace("3000;", "3000/;")),
     ("socketio_buffering", site(GOOD + "    proxy_buffering off;\n", path="/socket.io/")),
+    ("socketio_buffering", site(path="/my-custom-path/")),  # nothing says Engine.IO
     ("xff_from_client", site()),
     ("socketio_not_sticky", socketio_site("ip_hash;")),
     ("socketio_not_sticky", socketio_site("hash $remote_addr consistent;")),
@@ -168,7 +203,7 @@ def test_what_websocket_proxy_writes_lints_clean(layout):
     result = _lint.lint(NginxConfig.from_dump(tree.conf_path, tree.dump()), "1.22.1")
     ours = [item for item in result["locations"] if item["file"].endswith("sites-enabled/chat")]
     assert len(ours) == 3 and all(item["websocket"] for item in ours)
-    assert result["findings_total"] == 0, result
+    assert (result["findings_total"], result["info_total"]) == (0, 0), result
 
 
 def test_socketio_not_sticky_names_the_upstream_and_the_fix(layout):
@@ -234,3 +269,27 @@ def test_sites_named_alike_lint_clean(layout):
                                  for index, name in enumerate(["a-b", "a.b", "a_b"])]))
     result = _lint.lint(NginxConfig.from_dump(tree.conf_path, tree.dump()), "1.22.1")
     assert result["findings_total"] == 0, result
+
+
+def test_websocket_is_decided_from_what_the_location_does_not_its_path(layout):
+    # A /ws/ location that passes no upgrade is a plain proxy; a regex endpoint that does is a WebSocket location.
+    text = site("\n    proxy_set_header Host $host;\n", path="/ws/") + site(path="~ /api/v[0-9]+/(users/)?websocket$").replace(
+        MAP, "").replace("8090", "8092")
+    result = lint(layout, text)
+    flags = dict((item["path"], item["websocket"]) for item in result["locations"])
+    assert flags == {"/ws/": False, "~ /api/v[0-9]+/(users/)?websocket$": True}
+    assert ids(result) == []
+
+
+def test_missing_http_version_says_why_it_is_wrong(layout):
+    [finding] = [f for item in lint(layout, site(GOOD.replace("proxy_http_version 1.1;", "")))["locations"]
+                 for f in item["findings"]]
+    assert "RFC 6455" in finding["message"] and "strict backends refuse" in finding["message"]
+    assert "cannot tunnel" not in finding["message"]
+
+
+def test_info_findings_do_not_count_in_findings_total(layout):
+    result = lint(layout, site(GOOD.replace("proxy_read_timeout 300s;", ""), path="/my-custom-path/").replace(
+        "$connection_upgrade;\n    proxy_read", '"upgrade";\n    proxy_read'))
+    assert ids(result) == ["default_read_timeout"]
+    assert (result["findings_total"], result["info_total"]) == (0, 1)
