@@ -19,15 +19,41 @@ description:
   - nginx's inheritance is applied - a location-level C(proxy_set_header) replaces every header inherited from
     the server and http levels; other proxy directives come from the nearest level that sets them.
   - "Findings: C(missing_http_version), C(missing_upgrade_header), C(missing_connection_header),
-    C(undefined_upgrade_map), C(map_wrong_context), C(duplicate_map), C(duplicate_map_variable),
-    C(hardcoded_connection_upgrade),
-    C(dropped_inherited_headers), C(default_read_timeout), C(regex_shadows_prefix), C(proxy_pass_rewrites_uri),
-    C(socketio_buffering), C(socketio_not_sticky), C(https_twin_missing_headers), C(xff_from_client)."
-  - C(socketio_not_sticky) (an error) is a Socket.IO location proxied to an C(upstream) of several servers with
-    no sticky method (C(ip_hash), C(hash) on a per-client key, or nginx plus's C(sticky)) - browsers poll
-    before they upgrade, and the requests of one session must reach the same backend.
-  - A location is checked as a WebSocket location when it passes an C(Upgrade) header, a C(Connection) header
-    mentioning upgrade, or its path looks like one (C(/ws), C(/socket), C(/websocket), C(/socket.io)).
+    C(connection_header_blocks_upgrade), C(undefined_upgrade_map), C(map_wrong_context), C(duplicate_map),
+    C(duplicate_map_variable), C(hardcoded_connection_upgrade), C(dropped_inherited_headers),
+    C(default_read_timeout), C(regex_shadows_prefix), C(proxy_pass_rewrites_uri), C(socketio_buffering),
+    C(socketio_not_sticky), C(https_twin_missing_headers), C(xff_from_client)."
+  - Severities - C(error) and C(warning) are for what is wrong whatever the application does; C(info) is for what
+    depends on it (a read timeout against its heartbeat interval, buffering of long-polling, a hard-coded
+    C(Connection) on a location that may or may not get plain requests), says the condition, and does not count
+    in RV(findings_total), so it never fails C(doctor.yml).
+  - A location is checked as a WebSocket location when it passes the upgrade on - an C(Upgrade) header, or a
+    C(Connection) header that can say upgrade (a literal naming it, or a variable such as a map's). Its path plays
+    no part; a location whose C(Connection) cannot upgrade (C("") or C(close) for upstream keepalive) and that
+    passes no C(Upgrade) is not one.
+  - C(missing_http_version) (an error before nginx 1.29.7, informational after) - without C(proxy_http_version 1.1)
+    nginx sends the handshake as HTTP/1.0; RFC 6455 requires HTTP/1.1 and strict backends refuse it (lenient ones
+    answer 101 and nginx tunnels it).
+  - C(connection_header_blocks_upgrade) (an error) - C(proxy_set_header Connection "") (or C(close)) next to an
+    C(Upgrade) header; the backend never sees C(Connection) say upgrade, and the upgrade cannot happen.
+  - C(dropped_inherited_headers) - a location with a C(proxy_set_header) of its own inherits none from above. When
+    the headers dropped are an upper level's C(Upgrade)/C(Connection), it is an error on every proxying location,
+    whatever its path; other headers dropped are a warning on WebSocket locations.
+  - C(hardcoded_connection_upgrade) (info) - C(Connection "upgrade") hard-coded where the location may also get
+    plain requests; not reported on an endpoint that only upgrades, an exact (C(=)) location or a regex anchored at
+    its end on a literal name, such as Mattermost's C(websocket$).
+  - C(regex_shadows_prefix) (a warning) - a regex location of the same server takes a URI the WebSocket prefix
+    location plausibly receives (the prefix itself, a path under it without a file extension) and does not pass
+    the upgrade on; an asset regex matching file extensions does not count.
+  - Engine.IO (Socket.IO) endpoints, which carry plain-HTTP long-polling as well as the upgrade, are recognised by
+    a C(socket.io) or C(engine.io) path segment (also in a regex) or by the location or its server reading Engine.IO's
+    query arguments (C($arg_EIO), C($arg_transport), C($arg_sid)). On them, C(socketio_not_sticky) (an error) is an
+    C(upstream) of several servers with no sticky method (C(ip_hash), C(hash) on a per-client key, or nginx plus's
+    C(sticky)) - polling requests of one session must reach the same backend - and C(socketio_buffering) (info)
+    is C(proxy_buffering) left on. An Engine.IO endpoint at a custom path that nothing in the configuration
+    identifies is checked like any other WebSocket location.
+  - C(default_read_timeout) (info) - C(proxy_read_timeout) of 60 s or less on a WebSocket location; fine when the
+    application sends heartbeats more often.
   - Configuration written by M(wsproxy.nginx.websocket_proxy) lints clean.
 author:
   - wsproxy.nginx contributors (@wsproxy)
@@ -89,14 +115,21 @@ locations:
       description: The C(proxy_pass) target.
       type: str
     websocket:
-      description: Whether the location is checked as a WebSocket location.
+      description: Whether the location is checked as a WebSocket location (it passes the upgrade on).
+      type: bool
+    engineio:
+      description: Whether the location is recognised as an Engine.IO (Socket.IO) endpoint.
       type: bool
     findings:
       description: What is wrong, each with C(id), C(severity) (C(error), C(warning), C(info)), C(message) and C(fix).
       type: list
       elements: dict
 findings_total:
-  description: Number of findings.
+  description: Number of C(error) and C(warning) findings (what C(doctor.yml) fails on).
+  returned: success
+  type: int
+info_total:
+  description: Number of C(info) findings (what depends on the application); not in RV(findings_total).
   returned: success
   type: int
 version:
