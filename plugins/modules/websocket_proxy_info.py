@@ -31,9 +31,10 @@ description:
     C(Connection) header that can say upgrade (a literal naming it, or a variable such as a map's). Its path plays
     no part; a location whose C(Connection) cannot upgrade (C("") or C(close) for upstream keepalive) and that
     passes no C(Upgrade) is not one.
-  - C(missing_http_version) (an error before nginx 1.29.7, informational after) - without C(proxy_http_version 1.1)
-    nginx sends the handshake as HTTP/1.0; RFC 6455 requires HTTP/1.1 and strict backends refuse it (lenient ones
-    answer 101 and nginx tunnels it).
+  - C(missing_http_version) - an error when nginx sends the handshake as HTTP/1.0 (no C(proxy_http_version 1.1)
+    before nginx 1.29.7, or C(proxy_http_version 1.0) set); RFC 6455 requires HTTP/1.1 and strict backends refuse
+    it (lenient ones answer 101 and nginx tunnels it). Informational when the line is missing on nginx 1.29.7 and
+    later, whose default is 1.1.
   - C(connection_header_blocks_upgrade) (an error) - C(proxy_set_header Connection "") (or C(close)) next to an
     C(Upgrade) header; the backend never sees C(Connection) say upgrade, and the upgrade cannot happen.
   - C(dropped_inherited_headers) - a location with a C(proxy_set_header) of its own inherits none from above. When
@@ -43,7 +44,7 @@ description:
     plain requests; not reported on an endpoint that only upgrades, an exact (C(=)) location or a regex anchored at
     its end on a literal name, such as Mattermost's C(websocket$).
   - C(regex_shadows_prefix) (a warning) - a regex location of the same server takes a URI the WebSocket prefix
-    location plausibly receives (the prefix itself, a path under it without a file extension) and does not pass
+    location plausibly receives (the prefix itself, a path under it without a file extension; under C(location /) only C(/)) and does not pass
     the upgrade on; an asset regex matching file extensions does not count.
   - Engine.IO (Socket.IO) endpoints, which carry plain-HTTP long-polling as well as the upgrade, are recognised by
     a C(socket.io) or C(engine.io) path segment (also in a regex) or by the location or its server reading Engine.IO's

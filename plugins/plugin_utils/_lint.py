@@ -175,17 +175,18 @@ def check_missing_http_version(ctx):
     http_version = ctx.location.nearest("proxy_http_version")
     if http_version and http_version["args"][0] == "1.1":
         return []
-    if ctx.version >= (1, 29, 7):
+    if http_version is None and ctx.version >= (1, 29, 7):
         return [_finding(
             "missing_http_version", INFO,
-            "no proxy_http_version 1.1 here: nginx 1.29.7 and later proxy over HTTP/1.1 by default, so the upgrade "
-            "request is an HTTP/1.1 one unless a level above sets 1.0",
+            "no proxy_http_version 1.1: nginx 1.29.7 and later proxy over HTTP/1.1 by default, so the handshake is "
+            "an HTTP/1.1 one here; an older nginx would send it as HTTP/1.0, which RFC 6455 does not allow",
             "add proxy_http_version 1.1; to the location to say so whatever the nginx version")]
+    said = "proxy_http_version %s" % http_version["args"][0] if http_version else "no proxy_http_version 1.1"
     return [_finding(
         "missing_http_version", ERROR,
-        "no proxy_http_version 1.1: nginx before 1.29.7 sends the upgrade request to the backend as HTTP/1.0, and "
-        "RFC 6455 requires an HTTP/1.1 handshake; strict backends refuse it (lenient ones answer 101 and nginx "
-        "tunnels it, which is why it may seem to work)",
+        "%s: nginx sends the upgrade request to the backend as HTTP/1.0, and RFC 6455 requires an HTTP/1.1 "
+        "handshake; strict backends refuse it (lenient ones answer 101 and nginx tunnels it, which is why it may "
+        "seem to work)" % said,
         "add proxy_http_version 1.1; to the location")]
 
 
@@ -200,8 +201,8 @@ def check_missing_upgrade_header(ctx):
 def check_missing_connection_header(ctx):
     if ctx.websocket and "connection" not in ctx.headers:
         return [_finding("missing_connection_header", ERROR,
-                         "the Connection header is not passed to the backend: nginx sends Connection: close, and the "
-                         "upgrade cannot happen",
+                         "the Connection header is not passed to the backend (it is hop-by-hop: nginx drops the "
+                         "client's), so the backend never sees Connection: upgrade and the upgrade cannot happen",
                          "add proxy_set_header Connection $connection_upgrade; (with the map in the http context)")]
     return []
 
@@ -395,9 +396,12 @@ def _regex_locations(server_locations):
 
 
 def _probes(location):
-    """The URIs a WebSocket prefix location plausibly receives: the prefix itself and paths under it without a
-    file extension (Engine.IO's query form, /socket.io/?EIO=4&transport=websocket, is matched on /socket.io/)."""
+    """The URIs a WebSocket prefix location plausibly receives: the prefix itself and a path under it without a
+    file extension (Engine.IO's query form, /socket.io/?EIO=4&transport=websocket, is matched on /socket.io/).
+    Under `location /` the endpoint could be anywhere: only / itself is known."""
     path = location.path
+    if path == "/":
+        return [path]
     probes = [path, path.rstrip("/") + "/websocket"]
     if path.endswith("/"):
         probes.append(path.rstrip("/"))  # nginx redirects it, the client follows to the prefix

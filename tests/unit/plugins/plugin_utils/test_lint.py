@@ -116,6 +116,8 @@ NEAR_MISSES = [
     # An asset regex never sees the URIs a WebSocket endpoint receives.
     ("regex_shadows_prefix", site(path="/push/", server_extra=ASSETS)),
     ("regex_shadows_prefix", site(path="/socket.io/", server_extra=ASSETS)),
+    # Under location / the WebSocket endpoint could be anywhere: a regex over other paths is not reported.
+    ("regex_shadows_prefix", site(path="/", server_extra="    location ~ ^/([^/?&:'\"]+)$ {\n        return 404;\n    }\n")),
     # A regex that takes the requests but passes the upgrade on itself.
     ("regex_shadows_prefix", site(path="/ws/", server_extra="    location ~ ^/ws/ {\n        proxy_pass http://127.0.0.1:3000;%s    }\n" % GOOD)),
     ("proxy_pass_rewrites_uri", site(path="/ws/").replace("3000;", "3000/;")),
@@ -293,3 +295,10 @@ def test_info_findings_do_not_count_in_findings_total(layout):
         "$connection_upgrade;\n    proxy_read", '"upgrade";\n    proxy_read'))
     assert ids(result) == ["default_read_timeout"]
     assert (result["findings_total"], result["info_total"]) == (0, 1)
+
+
+def test_an_explicit_http_1_0_is_an_error_whatever_the_version(layout):
+    text = site(GOOD.replace("proxy_http_version 1.1;", "proxy_http_version 1.0;"))
+    for version in ("1.22.1", "1.29.7"):
+        found = [(f["id"], f["severity"]) for item in lint(layout, text, version)["locations"] for f in item["findings"]]
+        assert found == [("missing_http_version", "error")], version
