@@ -28,9 +28,11 @@ description:
     C(Connection) on a location that may or may not get plain requests), says the condition, and does not count
     in RV(findings_total), so it never fails C(doctor.yml).
   - A location is checked as a WebSocket location when it passes the upgrade on - an C(Upgrade) header, or a
-    C(Connection) header that can say upgrade (a literal naming it, or a variable such as a map's). Its path plays
-    no part; a location whose C(Connection) cannot upgrade (C("") or C(close) for upstream keepalive) and that
-    passes no C(Upgrade) is not one.
+    C(Connection) header that can say upgrade (a literal naming it, or a variable such as a map's) - whatever its
+    path; a location whose C(Connection) cannot upgrade (C("") or C(close) for upstream keepalive) and that passes
+    no C(Upgrade) is not one. A location that passes no upgrade on but whose path names a WebSocket endpoint
+    (a C(ws), C(wss), C(websocket), C(socket), C(socket.io) or C(engine.io) segment) may be meant as one - it is
+    checked too, and what it lacks is reported as C(info), with "if".
   - C(missing_http_version) - an error when nginx sends the handshake as HTTP/1.0 (no C(proxy_http_version 1.1)
     before nginx 1.29.7, or C(proxy_http_version 1.0) set); RFC 6455 requires HTTP/1.1 and strict backends refuse
     it (lenient ones answer 101 and nginx tunnels it). Informational when the line is missing on nginx 1.29.7 and
@@ -116,7 +118,8 @@ locations:
       description: The C(proxy_pass) target.
       type: str
     websocket:
-      description: Whether the location is checked as a WebSocket location (it passes the upgrade on).
+      description: Whether the location is checked as a WebSocket location (it passes the upgrade on, or its path
+        names a WebSocket endpoint).
       type: bool
     engineio:
       description: Whether the location is recognised as an Engine.IO (Socket.IO) endpoint.

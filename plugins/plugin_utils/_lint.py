@@ -124,6 +124,15 @@ def _is_websocket(location, headers):
     return _passes_upgrade(headers) or _connection_can_upgrade(headers)
 
 
+# A path that names a WebSocket endpoint. It decides nothing about a location that passes the upgrade on; a
+# location that does not, at such a path, may be meant to and is checked with "may" (info) findings.
+_WS_NAME = re.compile(r"(^|/)(ws|wss|websocket|websockets|socket|sockets|socket\.io|engine\.io)(/|$)", re.IGNORECASE)
+
+
+def _named_websocket(location):
+    return bool(_WS_NAME.search(location.path.replace("\\", "")))
+
+
 _ENGINEIO_PATH = re.compile(r"(^|/)(socket\.io|engine\.io)(/|$)", re.IGNORECASE)
 _ENGINEIO_ARGS = re.compile(r"\$arg_(eio|transport|sid)\b", re.IGNORECASE)
 
@@ -158,19 +167,21 @@ def _endpoint_only(location):
 class _Context(object):
     """What the rules of one location read."""
 
-    def __init__(self, location, headers, level, maps_by_variable, version, upstreams, websocket, engineio):
+    def __init__(self, location, headers, level, maps_by_variable, version, upstreams, websocket, engineio,
+                 by_name=False):
         self.location = location
         self.headers = headers
         self.level = level
         self.maps_by_variable = maps_by_variable
         self.version = version
         self.upstreams = upstreams
-        self.websocket = websocket
+        self.websocket = websocket  # it passes the upgrade on
         self.engineio = engineio
+        self.by_name = by_name  # it does not, but its path names a WebSocket endpoint
 
 
 def check_missing_http_version(ctx):
-    if not ctx.websocket:
+    if not (ctx.websocket or ctx.by_name):
         return []
     http_version = ctx.location.nearest("proxy_http_version")
     if http_version and http_version["args"][0] == "1.1":
@@ -182,6 +193,11 @@ def check_missing_http_version(ctx):
             "an HTTP/1.1 one here; an older nginx would send it as HTTP/1.0, which RFC 6455 does not allow",
             "add proxy_http_version 1.1; to the location to say so whatever the nginx version")]
     said = "proxy_http_version %s" % http_version["args"][0] if http_version else "no proxy_http_version 1.1"
+    if ctx.by_name:
+        return [_finding(
+            "missing_http_version", INFO,
+            "%s: if this location (whose path names a WebSocket endpoint) gets WebSocket requests, nginx sends "
+            "them as HTTP/1.0, which RFC 6455 does not allow" % said, "add proxy_http_version 1.1; to the location")]
     return [_finding(
         "missing_http_version", ERROR,
         "%s: nginx sends the upgrade request to the backend as HTTP/1.0, and RFC 6455 requires an HTTP/1.1 "
@@ -190,7 +206,17 @@ def check_missing_http_version(ctx):
         "add proxy_http_version 1.1; to the location")]
 
 
+def _by_name(ctx, finding_id, what, fix):
+    """The "may" finding of a location that passes no upgrade on but whose path names a WebSocket endpoint."""
+    return [_finding(finding_id, INFO,
+                     "%s, although the path %s names a WebSocket endpoint: if clients open WebSockets here, the upgrade "
+                     "cannot happen (Engine.IO clients fall back to polling)" % (what, ctx.location.path), fix)]
+
+
 def check_missing_upgrade_header(ctx):
+    if ctx.by_name:
+        return _by_name(ctx, "missing_upgrade_header", "no Upgrade header is passed to the backend",
+                        "add proxy_set_header Upgrade $http_upgrade;")
     if ctx.websocket and not _passes_upgrade(ctx.headers):
         return [_finding("missing_upgrade_header", ERROR,
                          "the Upgrade header is not passed to the backend (it is hop-by-hop: nginx drops it unless "
@@ -199,6 +225,9 @@ def check_missing_upgrade_header(ctx):
 
 
 def check_missing_connection_header(ctx):
+    if ctx.by_name and "connection" not in ctx.headers:
+        return _by_name(ctx, "missing_connection_header", "no Connection header is passed to the backend",
+                        "add proxy_set_header Connection $connection_upgrade; (with the map in the http context)")
     if ctx.websocket and "connection" not in ctx.headers:
         return [_finding("missing_connection_header", ERROR,
                          "the Connection header is not passed to the backend (it is hop-by-hop: nginx drops the "
@@ -459,7 +488,7 @@ def _lint(config, version):
         headers, level = location.headers()
         websocket = _is_websocket(location, headers)
         ctx = _Context(location, headers, level, maps_by_variable, version_tuple, upstreams, websocket,
-                       websocket and _is_engineio(location))
+                       _is_engineio(location), by_name=not websocket and _named_websocket(location))
         findings = []
         for rule in LOCATION_RULES:
             findings += rule(ctx)
@@ -473,7 +502,7 @@ def _lint(config, version):
         results.append({
             "server_name": server_names, "listen": listens, "path": " ".join(location.directive["args"]),
             "file": location.file, "line": location.directive["line"], "upstream": location.own("proxy_pass")[0]["args"][0],
-            "websocket": websocket, "engineio": ctx.engineio, "findings": findings, "_headers": headers, "_tls": any("ssl" in l.split() for l in listens),
+            "websocket": websocket or ctx.by_name, "engineio": ctx.engineio, "findings": findings, "_headers": headers, "_tls": any("ssl" in l.split() for l in listens),
         })
     _https_twins(results)
     for item in results:

@@ -48,6 +48,9 @@ OWN_HEADER = "\n    proxy_set_header X-Extra 1;\n    proxy_http_version 1.1;\n  
 CASES = [
     ("missing_http_version", "error", site(GOOD.replace("proxy_http_version 1.1;", ""))),
     ("missing_upgrade_header", "error", site(GOOD.replace("proxy_set_header Upgrade $http_upgrade;", ""))),
+    # A plain proxy at a path that names a WebSocket endpoint: it may be meant as one.
+    ("missing_upgrade_header", "info", site("\n    proxy_set_header Host $host;\n", path="/socket")),
+    ("missing_connection_header", "info", site("\n    proxy_set_header Host $host;\n", path="/socket")),
     ("missing_connection_header", "error", site(GOOD.replace("proxy_set_header Connection $connection_upgrade;", ""))),
     ("connection_header_blocks_upgrade", "error", site(GOOD.replace("$connection_upgrade", '""'))),
     ("connection_header_blocks_upgrade", "error", site(GOOD.replace("$connection_upgrade", "close"))),
@@ -274,13 +277,28 @@ def test_sites_named_alike_lint_clean(layout):
 
 
 def test_websocket_is_decided_from_what_the_location_does_not_its_path(layout):
-    # A /ws/ location that passes no upgrade is a plain proxy; a regex endpoint that does is a WebSocket location.
+    # A regex endpoint that passes the upgrade on is a WebSocket location whatever its path; a plain proxy at a
+    # path that names a WebSocket endpoint may be meant as one: only "may" (info) findings; /api/ is not one.
     text = site("\n    proxy_set_header Host $host;\n", path="/ws/") + site(path="~ /api/v[0-9]+/(users/)?websocket$").replace(
-        MAP, "").replace("8090", "8092")
+        MAP, "").replace("8090", "8092") + site("\n    proxy_set_header Host $host;\n", path="/api/").replace(
+        MAP, "").replace("8090", "8093")
     result = lint(layout, text)
     flags = dict((item["path"], item["websocket"]) for item in result["locations"])
-    assert flags == {"/ws/": False, "~ /api/v[0-9]+/(users/)?websocket$": True}
-    assert ids(result) == []
+    assert flags == {"/ws/": True, "~ /api/v[0-9]+/(users/)?websocket$": True, "/api/": False}
+    found = [(f["id"], f["severity"], item["path"]) for item in result["locations"] for f in item["findings"]]
+    assert sorted(found) == [("missing_connection_header", "info", "/ws/"), ("missing_http_version", "info", "/ws/"),
+                             ("missing_upgrade_header", "info", "/ws/")]
+    assert all("names a WebSocket endpoint" in f["message"] for item in result["locations"] for f in item["findings"])
+    assert result["findings_total"] == 0
+
+
+def test_a_plain_socketio_proxy_still_needs_stickiness(layout):
+    # No upgrade passed: Engine.IO polls, and polling needs every request of a session on one backend.
+    text = socketio_site().replace("proxy_set_header Upgrade $http_upgrade;", "").replace(
+        "proxy_set_header Connection $connection_upgrade;", "")
+    [location] = [item for item in lint(layout, text)["locations"] if item["path"] == "/socket.io/"]
+    assert location["engineio"] is True
+    assert [(f["id"], f["severity"]) for f in location["findings"] if f["severity"] != "info"] == [("socketio_not_sticky", "error")]
 
 
 def test_missing_http_version_says_why_it_is_wrong(layout):
