@@ -502,7 +502,8 @@ def _lint(config, version):
         results.append({
             "server_name": server_names, "listen": listens, "path": " ".join(location.directive["args"]),
             "file": location.file, "line": location.directive["line"], "upstream": location.own("proxy_pass")[0]["args"][0],
-            "websocket": websocket or ctx.by_name, "engineio": ctx.engineio, "findings": findings, "_headers": headers, "_tls": any("ssl" in l.split() for l in listens),
+            "websocket": websocket or ctx.by_name, "engineio": ctx.engineio, "findings": findings,
+            "_headers": headers, "_tls": any("ssl" in l.split() for l in listens),
         })
     _https_twins(results)
     for item in results:
