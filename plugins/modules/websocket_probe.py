@@ -101,8 +101,8 @@ options:
         type: str
         required: true
       site:
-        description: A label returned with this probe's result (the C(site) that the M(wsproxy.nginx.probe_targets)
-          filter gives each target).
+        description: A label returned with this probe's result (the C(site) that the
+          P(wsproxy.nginx.probe_targets#filter) filter gives each target).
         type: str
       host:
         description: As O(host).
