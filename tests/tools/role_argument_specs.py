@@ -9,6 +9,7 @@ documentation of wsproxy.nginx.websocket_proxy (whose options sanity checks agai
 
 import ast
 import os
+import re
 import sys
 
 import yaml
@@ -41,16 +42,39 @@ def module_documentation():
     raise SystemExit("no DOCUMENTATION in %s" % MODULE)
 
 
-def _spec(option):
+# O(name), O(name.sub=value), O(name[].sub): a reference to an option of the module itself (no `#`).
+_OPTION_REF = re.compile(r"O\(([a-z_][^#)]*)\)")
+
+
+def _references(text, site_names):
+    """The module's O() references as the role's: a site option is under websocket_proxy_sites[], a run option
+    stays the module's (antsibull-docs resolves O() from the top of the role's entry point)."""
+
+    def _rewrite(match):
+        ref = match.group(1)
+        top = re.split(r"[.=\[]", ref, 1)[0]
+        if top in site_names:
+            return "O(websocket_proxy_sites[].%s)" % ref
+        return "O(wsproxy.nginx.websocket_proxy#module:%s)" % ref
+
+    return _OPTION_REF.sub(_rewrite, text)
+
+
+def _spec(option, site_names):
     spec = dict((key, option[key]) for key in SPEC_KEYS if key in option)
+    if "description" in spec:
+        description = spec["description"]
+        spec["description"] = [_references(line, site_names) for line in description] \
+            if isinstance(description, list) else _references(description, site_names)
     if "suboptions" in option:
-        spec["options"] = dict((name, _spec(sub)) for name, sub in option["suboptions"].items())
+        spec["options"] = dict((name, _spec(sub, site_names)) for name, sub in option["suboptions"].items())
     return spec
 
 
 def site_options():
     options = module_documentation()["options"]
-    return dict((name, _spec(option)) for name, option in options.items() if name not in RUN_OPTIONS)
+    site_names = [name for name in options if name not in RUN_OPTIONS]
+    return dict((name, _spec(options[name], site_names)) for name in site_names)
 
 
 def wanted():
