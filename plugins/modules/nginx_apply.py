@@ -85,31 +85,31 @@ EXAMPLES = r"""
 RETURN = r"""
 tested:
   description: Whether C(nginx -t) ran (and passed, unless the task failed).
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
   type: bool
 reloaded:
   description: Whether nginx was reloaded with the new configuration and the reload was confirmed.
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
   type: bool
 started:
   description: Whether nginx was started (O(start=true)).
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
   type: bool
 rolled_back:
   description: Whether the checkpoint was restored after a failure.
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
   type: bool
 method:
   description: How nginx was reloaded or started (C(systemd), C(signal), C(binary)), or null.
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
   type: str
 checkpoint:
   description: The checkpoint of this transaction, or null.
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
   type: str
 errors:
   description: nginx's own messages about the failure (the rollback's, if it failed too, are in RV(rollback)).
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
   type: list
   elements: dict
   sample: [{file: /etc/nginx/conf.d/app.conf, line: 3, message: "unknown directive \"proxy_pas\""}]
@@ -124,9 +124,22 @@ errors:
       description: nginx's message.
       type: str
 rollback:
-  description: What the rollback did (C(paths), C(tested), C(reloaded), C(errors)).
+  description: What the rollback did (C(checkpoint), C(paths), C(tested), C(reloaded), C(errors)).
   returned: when rolled back
   type: dict
+draining_workers:
+  description: nginx's old workers still alive after the reload, serving the connections they held.
+  returned: when nginx was reloaded
+  type: list
+  elements: dict
+  sample: [{pid: 4242, rss_kb: 5120}]
+  contains:
+    pid:
+      description: Process id.
+      type: int
+    rss_kb:
+      description: Resident memory in KiB.
+      type: int
 recovered:
   description:
     - Set when the journal of a killed run was found and its checkpoint restored first; same keys as

@@ -139,7 +139,7 @@ EXAMPLES = r"""
 RETURN = r"""
 checkpoint:
   description: The checkpoint taken, restored or deleted (null in check mode for O(state=present)).
-  returned: always
+  returned: success, and when the restore of a checkpoint that exists fails
   type: dict
   sample: {id: 20261127T034441.518204Z-3fa2c1, path: /var/lib/wsproxy/checkpoints/20261127T034441.518204Z-3fa2c1,
            created: "2026-11-27T03:44:41Z", files: 42}
@@ -159,22 +159,29 @@ checkpoint:
     label:
       description: The run it belongs to (its own id when it was taken without a label).
       type: str
+    damaged:
+      description: True when O(state=absent) deleted a checkpoint whose C(manifest.json) cannot be read; only
+        C(id) and C(path) are there then.
+      type: bool
 paths:
   description: Paths a restore changed (or would change in check mode).
-  returned: when O(state=restored)
+  returned: when O(state=restored) and the checkpoint exists (also when its restore fails)
   type: list
   elements: str
 tested:
   description: Whether C(nginx -t) ran after the restore.
-  returned: when O(state=restored)
+  returned: when O(state=restored) and the checkpoint exists (also when its restore fails)
   type: bool
 reloaded:
   description: Whether nginx was reloaded after the restore, and the reload confirmed.
-  returned: when O(state=restored)
+  returned: when O(state=restored) and the checkpoint exists (also when its restore fails)
   type: bool
 errors:
-  description: nginx's own messages when the restored configuration failed to test or reload.
-  returned: when O(state=restored)
+  description:
+    - nginx's own messages when the restored configuration failed to test or reload.
+    - With O(state=present), why the current configuration cannot be checkpointed.
+  returned: when O(state=restored) and the checkpoint exists (also when its restore fails), and when the current
+    configuration fails C(nginx -t) before a checkpoint is taken
   type: list
   elements: dict
   contains:
@@ -189,9 +196,34 @@ errors:
       type: str
 pruned:
   description: Checkpoints deleted by the retention (O(keep)).
-  returned: when O(state=present)
+  returned: when O(state=present) succeeds outside check mode
   type: list
   elements: str
+edited:
+  description:
+    - The paths edited after the last change wsproxy.nginx applied, which a restore of an older checkpoint would
+      undo; the restore is refused (O(force=true) restores anyway).
+  returned: when a restore is refused for them
+  type: list
+  elements: str
+diff:
+  description: In diff mode, each path the restore changes (or would change) - its type, mode, owner and content
+    hash now and in the checkpoint.
+  returned: when O(state=restored) in diff mode, and the restore changes something
+  type: dict
+  contains:
+    before:
+      description: One line per path, as it is now.
+      type: str
+    after:
+      description: One line per path, as the checkpoint holds it.
+      type: str
+    before_header:
+      description: C(current tree).
+      type: str
+    after_header:
+      description: C(checkpoint ID).
+      type: str
 recovered:
   description:
     - Set when the journal of a killed run was found and its checkpoint restored first; same keys as a restore

@@ -47,7 +47,7 @@ EXAMPLES = r"""
 RETURN = r"""
 checkpoints:
   description: The checkpoints, newest first.
-  returned: always
+  returned: success
   type: list
   elements: dict
   sample: [{id: 20261127T034441.518204Z-3fa2c1, created: "2026-11-27T03:44:41Z", files: 42,
@@ -84,7 +84,7 @@ transaction:
       was opened; C(lease_ends) (UTC) while it belongs to a playbook run between M(wsproxy.nginx.nginx_checkpoint)
       and M(wsproxy.nginx.nginx_apply).
     - C(damaged) (why, and the way out) when the journal cannot be read.
-  returned: always
+  returned: success
   type: dict
 """
 

@@ -100,7 +100,8 @@ EXAMPLES = r"""
 RETURN = r"""
 files:
   description: What happened to each path that changed.
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
+    or a current configuration that fails C(nginx -t) (nothing is changed then; see RV(errors))
   type: list
   elements: dict
   sample: [{path: /etc/nginx/conf.d/gzip.conf, action: created}]
@@ -113,23 +114,55 @@ files:
       type: str
 checkpoint:
   description: Id of the checkpoint taken before the change, or null when nothing changed.
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
+    or a current configuration that fails C(nginx -t) (nothing is changed then; see RV(errors))
   type: str
 tested:
   description: Whether C(nginx -t) ran.
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
+    or a current configuration that fails C(nginx -t) (nothing is changed then; see RV(errors))
   type: bool
 reloaded:
   description: Whether nginx was reloaded and the reload confirmed.
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
+    or a current configuration that fails C(nginx -t) (nothing is changed then; see RV(errors))
   type: bool
 rolled_back:
   description: Whether the checkpoint was restored after a failure.
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
+    or a current configuration that fails C(nginx -t) (nothing is changed then; see RV(errors))
   type: bool
+started:
+  description: Always false - nginx_files reloads a running nginx and never starts one (M(wsproxy.nginx.nginx_apply)
+    with O(wsproxy.nginx.nginx_apply#module:start=true) does).
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
+    or a current configuration that fails C(nginx -t) (nothing is changed then; see RV(errors))
+  type: bool
+method:
+  description: How nginx was reloaded (C(systemd), C(signal), C(binary)), or null.
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
+    or a current configuration that fails C(nginx -t) (nothing is changed then; see RV(errors))
+  type: str
+rollback:
+  description: What the rollback did (C(checkpoint), C(paths), C(tested), C(reloaded), C(errors)).
+  returned: when rolled back
+  type: dict
+draining_workers:
+  description: nginx's old workers still alive after the reload, serving the connections they held.
+  returned: when nginx was reloaded
+  type: list
+  elements: dict
+  sample: [{pid: 4242, rss_kb: 5120}]
+  contains:
+    pid:
+      description: Process id.
+      type: int
+    rss_kb:
+      description: Resident memory in KiB.
+      type: int
 errors:
   description: nginx's own messages about a failure (C(file), C(line), C(message)).
-  returned: always
+  returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
   type: list
   elements: dict
 diff:
