@@ -123,7 +123,7 @@ binary:
   sample: /usr/sbin/nginx
 conf_path:
   description: The main configuration file that was read.
-  returned: success
+  returned: success, and when the current configuration fails C(nginx -t)
   type: str
   sample: /etc/nginx/nginx.conf
 layout:
@@ -332,6 +332,22 @@ servers:
       description: All server names of the block.
       type: list
       elements: str
+errors:
+  description: nginx's own messages when the current configuration fails C(nginx -t).
+  returned: when the current configuration fails C(nginx -t)
+  type: list
+  elements: dict
+  sample: [{file: /etc/nginx/conf.d/app.conf, line: 3, message: "unknown directive \"proxy_pas\""}]
+  contains:
+    file:
+      description: File nginx named, if any.
+      type: str
+    line:
+      description: Line nginx named, if any.
+      type: int
+    message:
+      description: nginx's message.
+      type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -146,8 +146,50 @@ binary:
   type: str
 conf_path:
   description: The main configuration file that was read.
+  returned: success, and when the current configuration fails C(nginx -t)
+  type: str
+errors:
+  description: nginx's own messages when the current configuration fails C(nginx -t) (C(file), C(line),
+    C(message)); nothing is linted then.
+  returned: when the current configuration fails C(nginx -t)
+  type: list
+  elements: dict
+selinux:
+  description: The SELinux mode of the host, as RV(wsproxy.nginx.nginx_info#module:selinux).
   returned: success
   type: str
+  sample: disabled
+ipv6:
+  description: Whether the host has IPv6, as RV(wsproxy.nginx.nginx_info#module:ipv6).
+  returned: success
+  type: bool
+recovery_pending:
+  description: Whether a transaction is open in O(state_dir), as RV(wsproxy.nginx.nginx_info#module:recovery_pending).
+  returned: success
+  type: bool
+draining_workers:
+  description: nginx's old workers still alive after earlier reloads, as
+    RV(wsproxy.nginx.nginx_info#module:draining_workers).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{pid: 4242, rss_kb: 5120}]
+tcp_checks:
+  description: Always empty - websocket_proxy_info checks no backend (M(wsproxy.nginx.nginx_info) with
+    O(wsproxy.nginx.nginx_info#module:tcp_check) does).
+  returned: success
+  type: list
+  elements: dict
+paths:
+  description: Always empty - websocket_proxy_info looks at no path on the host (M(wsproxy.nginx.nginx_info) with
+    O(wsproxy.nginx.nginx_info#module:stat_paths) does).
+  returned: success
+  type: dict
+probes:
+  description: Always empty - websocket_proxy_info runs no probe (M(wsproxy.nginx.websocket_probe) does).
+  returned: success
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
