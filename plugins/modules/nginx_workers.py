@@ -108,50 +108,66 @@ worker_connections:
   description:
     - The C(worker_connections) of the configuration after the run (planned in check mode), or null when unset
       (nginx uses 512).
-  returned: success
+    - When applying the change failed, this and the other limits are those of the configuration before it.
+  returned: success, and when applying the change fails
   type: int
   sample: 4096
 worker_rlimit_nofile:
   description: The C(worker_rlimit_nofile) after the run, or null when unset.
-  returned: success
+  returned: success, and when applying the change fails
   type: int
   sample: 8192
 worker_shutdown_timeout:
   description: The C(worker_shutdown_timeout) after the run, as written in the file, or null when unset.
-  returned: success
+  returned: success, and when applying the change fails
   type: str
   sample: 30m
 check_mode:
   description: Whether the task ran in check mode (the change was only planned).
-  returned: success
+  returned: success, and when applying the change fails
   type: bool
 files:
   description: What happened to each path that changed (the main file, C(updated)).
-  returned: always
+  returned: success, and when applying the change fails
   type: list
   elements: dict
   sample: [{path: /etc/nginx/nginx.conf, action: updated}]
 checkpoint:
   description: Id of the checkpoint taken before the change, or null when nothing changed.
-  returned: always
+  returned: success, and when applying the change fails
   type: str
 tested:
   description: Whether C(nginx -t) ran.
-  returned: always
+  returned: success, and when applying the change fails
   type: bool
 reloaded:
   description: Whether nginx was reloaded and the reload confirmed.
-  returned: always
+  returned: success, and when applying the change fails
   type: bool
-rolled_back:
-  description: Whether the checkpoint was restored after a failure.
-  returned: always
-  type: bool
-errors:
-  description: nginx's own messages about a failure (C(file), C(line), C(message)).
-  returned: always
+draining_workers:
+  description: nginx's old workers still alive after the reload, serving the connections they held.
+  returned: when nginx was reloaded
   type: list
   elements: dict
+  sample: [{pid: 4242, rss_kb: 5120}]
+rolled_back:
+  description: Whether the checkpoint was restored after a failure.
+  returned: success, and when applying the change fails
+  type: bool
+rollback:
+  description: What the rollback did (C(checkpoint), C(paths), C(tested), C(reloaded), C(errors)).
+  returned: when rolled back
+  type: dict
+errors:
+  description: nginx's own messages about a failure (C(file), C(line), C(message)) - of the change, or of
+    the current configuration when it fails C(nginx -t) (nothing is changed then).
+  returned: success, when applying the change fails, and when the current configuration fails C(nginx -t)
+  type: list
+  elements: dict
+conf_path:
+  description: The main configuration file nginx read, when it fails C(nginx -t) (see RV(errors)).
+  returned: when the current configuration fails C(nginx -t)
+  type: str
 diff:
   description: In diff mode, the main file before and after.
   returned: when diff mode is on and something changes

@@ -370,36 +370,36 @@ EXAMPLES = r"""
 RETURN = r"""
 layout:
   description: The host's layout (C(sites-enabled), C(conf.d) or C(nginx.conf)).
-  returned: success
+  returned: success, and when applying the change fails
   type: str
 version:
   description: The nginx version of the host, from C(nginx -V).
-  returned: success
+  returned: success, and when applying the change fails
   type: str
   sample: 1.22.1
 selinux:
   description: The SELinux mode of the host (C(enforcing), C(permissive) or C(disabled)).
-  returned: success
+  returned: success, and when applying the change fails
   type: str
   sample: disabled
 ipv6:
   description: Whether the host has IPv6 (default listens include C([::]:PORT) only then).
-  returned: success
+  returned: success, and when applying the change fails
   type: bool
 sites:
   description: The site of this task with the state it was brought to, and its files.
-  returned: success
+  returned: success, and when applying the change fails
   type: list
   elements: dict
   sample: [{name: chat, state: present, files: [/etc/nginx/sites-available/chat, /etc/nginx/sites-enabled/chat]}]
 pruned:
   description: Always empty here (pruning is M(wsproxy.nginx.websocket_proxy_sites)' job).
-  returned: success
+  returned: success, and when applying the change fails
   type: list
   elements: str
 managed_sites:
   description: The sites the collection manages on the host after this task.
-  returned: success
+  returned: success, and when applying the change fails
   type: list
   elements: dict
   sample: [{name: chat, files: [/etc/nginx/sites-available/chat, /etc/nginx/sites-enabled/chat]}]
@@ -417,7 +417,7 @@ worker_limits:
   description:
     - nginx's worker limits as the configuration read sets them (null when unset), so a caller can decide
       whether M(wsproxy.nginx.nginx_workers) has anything to do without another read (the role does).
-  returned: success
+  returned: success, and when applying the change fails
   type: dict
   sample: {worker_connections: 768, worker_rlimit_nofile: null, worker_shutdown_timeout: null}
   contains:
@@ -432,13 +432,13 @@ worker_limits:
       type: str
 files:
   description: What happened to each path that changed (C(created), C(updated), C(linked), C(removed)).
-  returned: always
+  returned: success, and when applying the change fails
   type: list
   elements: dict
   sample: [{path: /etc/nginx/sites-available/chat, action: created}, {path: /etc/nginx/sites-enabled/chat, action: linked}]
 map:
   description: The upgrade map the site uses.
-  returned: success
+  returned: success, and when applying the change fails
   type: dict
   sample: {path: /etc/nginx/conf.d/wsproxy-websocket-map.conf, variable: $connection_upgrade, reused: false}
   contains:
@@ -453,29 +453,43 @@ map:
       type: bool
 check_mode:
   description: Whether the task ran in check mode (the change was only planned).
-  returned: success
+  returned: success, and when applying the change fails
+  type: bool
+probed:
+  description: Always false - websocket_proxy runs no probe (M(wsproxy.nginx.websocket_proxy_sites) with
+    O(wsproxy.nginx.websocket_proxy_sites#module:probe_targets) does, when nothing changes).
+  returned: success, and when applying the change fails
   type: bool
 checkpoint:
   description: Id of the checkpoint taken before the change, or null when nothing changed.
-  returned: always
+  returned: success, and when applying the change fails
   type: str
 tested:
   description: Whether C(nginx -t) ran.
-  returned: always
+  returned: success, and when applying the change fails
   type: bool
 reloaded:
   description: Whether nginx was reloaded and the reload confirmed.
-  returned: always
+  returned: success, and when applying the change fails
   type: bool
 rolled_back:
   description: Whether the checkpoint was restored after a failure.
-  returned: always
+  returned: success, and when applying the change fails
   type: bool
+rollback:
+  description: What the rollback did (C(checkpoint), C(paths), C(tested), C(reloaded), C(errors)).
+  returned: when rolled back
+  type: dict
 errors:
-  description: nginx's own messages about a failure (C(file), C(line), C(message)).
-  returned: always
+  description: nginx's own messages about a failure (C(file), C(line), C(message)) - of the change, or of
+    the current configuration when it fails C(nginx -t) (nothing is changed then).
+  returned: success, when applying the change fails, and when the current configuration fails C(nginx -t)
   type: list
   elements: dict
+conf_path:
+  description: The main configuration file nginx read, when it fails C(nginx -t) (see RV(errors)).
+  returned: when the current configuration fails C(nginx -t)
+  type: str
 diff:
   description: In diff mode, the content of every file before and after.
   returned: when diff mode is on and something changes
@@ -485,6 +499,23 @@ recovered:
   description: Set when the journal of a killed run was found and its checkpoint restored first.
   returned: when an earlier run was recovered
   type: dict
+tcp_checks:
+  description: The connection check of every TCP backend (O(check_backends=true)); the task fails naming the first
+    that refused, and nothing is changed.
+  returned: when O(check_backends=true) and a backend refuses connections
+  type: list
+  elements: dict
+  sample: [{address: "127.0.0.1:3000", ok: false, error: "[Errno 111] Connection refused"}]
+  contains:
+    address:
+      description: The backend, C(host:port).
+      type: str
+    ok:
+      description: Whether the connection was accepted.
+      type: bool
+    error:
+      description: Why not, or null.
+      type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -141,58 +141,58 @@ EXAMPLES = r"""
 RETURN = r"""
 layout:
   description: The host's layout (C(sites-enabled), C(conf.d) or C(nginx.conf)).
-  returned: success
+  returned: success, and when applying the change fails
   type: str
   sample: sites-enabled
 version:
   description: The nginx version of the host.
-  returned: success
+  returned: success, and when applying the change fails
   type: str
   sample: 1.22.1
 selinux:
   description: The SELinux mode of the host (C(enforcing), C(permissive) or C(disabled)).
-  returned: success
+  returned: success, and when applying the change fails
   type: str
 ipv6:
   description: Whether the host has IPv6 (the default listens include C([::]:PORT) only then).
-  returned: success
+  returned: success, and when applying the change fails
   type: bool
 sites:
   description: The sites of this run with the state each was brought to.
-  returned: success
+  returned: success, and when applying the change fails
   type: list
   elements: dict
   sample: [{name: chat, state: present}, {name: old, state: absent}]
 pruned:
   description: Names of the managed sites O(prune) removed.
-  returned: success
+  returned: success, and when applying the change fails
   type: list
   elements: str
 managed_sites:
   description: The sites the collection manages on the host after this run (check mode - what it would be).
-  returned: success
+  returned: success, and when applying the change fails
   type: list
   elements: dict
   sample: [{name: chat, files: [/etc/nginx/sites-available/chat, /etc/nginx/sites-enabled/chat]}]
 map:
   description: The upgrade map the sites use.
-  returned: success
+  returned: success, and when applying the change fails
   type: dict
   sample: {path: /etc/nginx/conf.d/wsproxy-websocket-map.conf, variable: $connection_upgrade, reused: false}
 worker_limits:
   description: C(worker_connections), C(worker_rlimit_nofile) and C(worker_shutdown_timeout) after this run
     (null where nginx's default applies).
-  returned: success
+  returned: success, and when applying the change fails
   type: dict
   sample: {worker_connections: 4096, worker_rlimit_nofile: 8192, worker_shutdown_timeout: null}
 files:
   description: Each path changed (C(created), C(updated), C(linked), C(removed)).
-  returned: success
+  returned: success, and when applying the change fails
   type: list
   elements: dict
 checkpoint:
   description: Id of the one checkpoint taken before the change, or null when nothing changed.
-  returned: success
+  returned: success, and when applying the change fails
   type: str
 label:
   description: The label of that checkpoint (O(label), else its own id).
@@ -200,11 +200,11 @@ label:
   type: str
 tested:
   description: Whether C(nginx -t) ran.
-  returned: success
+  returned: success, and when applying the change fails
   type: bool
 reloaded:
   description: Whether nginx was reloaded (once) and the reload confirmed.
-  returned: success
+  returned: success, and when applying the change fails
   type: bool
 draining_workers:
   description: nginx's old workers still alive after the reload, serving the connections they held.
@@ -214,20 +214,51 @@ draining_workers:
   sample: [{pid: 4242, rss_kb: 5120}]
 rolled_back:
   description: Whether the checkpoint was restored after a failure.
-  returned: always
+  returned: success, and when applying the change fails
   type: bool
+rollback:
+  description: What the rollback did (C(checkpoint), C(paths), C(tested), C(reloaded), C(errors)).
+  returned: when rolled back
+  type: dict
 errors:
-  description: nginx's own messages about a failure (C(file), C(line), C(message)).
-  returned: always
+  description: nginx's own messages about a failure (C(file), C(line), C(message)) - of the change, or of
+    the current configuration when it fails C(nginx -t) (nothing is changed then).
+  returned: success, when applying the change fails, and when the current configuration fails C(nginx -t)
   type: list
   elements: dict
+diff:
+  description: In diff mode, one item per path in RV(files), as RV(wsproxy.nginx.nginx_files#module:diff) shows it.
+  returned: when diff mode is on and something changes
+  type: list
+  elements: dict
+conf_path:
+  description: The main configuration file nginx read, when it fails C(nginx -t) (see RV(errors)).
+  returned: when the current configuration fails C(nginx -t)
+  type: str
 recovered:
   description: Set when the journal of a killed run was found and its checkpoint restored first.
   returned: when an earlier run was recovered
   type: dict
+tcp_checks:
+  description: The connection check of every TCP backend (O(check_backends=true)); the task fails naming the first
+    that refused, and nothing is changed.
+  returned: when O(check_backends=true) and a backend refuses connections
+  type: list
+  elements: dict
+  sample: [{address: "127.0.0.1:3000", ok: false, error: "[Errno 111] Connection refused"}]
+  contains:
+    address:
+      description: The backend, C(host:port).
+      type: str
+    ok:
+      description: Whether the connection was accepted.
+      type: bool
+    error:
+      description: Why not, or null.
+      type: str
 probed:
   description: Whether nothing changed and every one of O(probe_targets) succeeded in the read.
-  returned: success
+  returned: success, and when applying the change fails
   type: bool
 probes:
   description: The results of O(probe_targets), as M(wsproxy.nginx.websocket_probe) returns them.
@@ -236,7 +267,7 @@ probes:
   elements: dict
 check_mode:
   description: Whether this was a check-mode run (nothing was placed, so there is nothing to probe).
-  returned: success
+  returned: success, and when applying the change fails
   type: bool
 """
 
