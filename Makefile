@@ -68,8 +68,8 @@ sanity: venv
 lint: venv collection
 	$(BIN)/ansible-lint --offline
 	$(BIN)/antsibull-changelog lint
-	@# Plugin, module and role docs as the docsite renders them: markup, O()/RV()/M() references (to this collection,
-	@# ansible.builtin and ansible.posix), schema. It needs the collection under an ansible_collections tree.
+	@# Plugin, module and role docs as the docsite renders them: markup, O()/RV()/M() references (to this
+	@# collection and ansible.builtin; any other is refused), schema. It needs an ansible_collections tree.
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs dependent \
 	  --disallow-unknown-collection-refs $(COLLECTIONS)/ansible_collections/wsproxy/nginx
 
