@@ -93,7 +93,7 @@ def main(argv):
                 return 1
         return 0
     with open(SPECS, "w") as handle:
-        handle.write(HEADER + yaml.dump(specs, Dumper=_Dumper, sort_keys=False, width=116, allow_unicode=True))
+        handle.write(HEADER + yaml.dump(specs, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True))
     return 0
 
 
