@@ -203,8 +203,8 @@ def _open_elsewhere_msg(record, waited):
     checkpoint_id = record.get("checkpoint")
     return ("Another run's transaction is open on this host: %s. Waited lock_timeout=%d s for it to end; nothing was "
             "changed. Run again once it has ended. If that run is gone, end it yourself: nginx_apply checkpoint=%s "
-            "applies what it changed, nginx_checkpoint state=restored id=%s puts it back." % (describe(record), waited,
-                                                                                            checkpoint_id, checkpoint_id))
+            "applies what it changed, nginx_checkpoint state=restored id=%s puts it back."
+            % (describe(record), waited, checkpoint_id, checkpoint_id))
 
 
 class Host(object):

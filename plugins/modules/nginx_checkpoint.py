@@ -23,9 +23,10 @@ description:
     checkpoint first. A module killed in the middle of its own work (lost connection, C(kill -9)) is recovered
     by the next run at once.
   - O(state=restored) brings back the exact tree of the checkpoint, removing files and links created since
-    (every blob is verified against its sha256 first; a damaged checkpoint is never applied), then runs C(nginx -t) and reloads nginx (confirmed) if it runs. It refuses, changing nothing, when the tree
-    was edited by someone after the collection's last applied change, unless O(force=true). Changes the collection
-    applied after this checkpoint are not edits, so an older checkpoint restores over them.
+    (every blob is verified against its sha256 first; a damaged checkpoint is never applied), then runs
+    C(nginx -t) and reloads nginx (confirmed) if it runs. It refuses, changing nothing, when the tree was edited
+    by someone after the collection's last applied change, unless O(force=true). Changes the collection applied
+    after this checkpoint are not edits, so an older checkpoint restores over them.
   - O(state=absent) deletes a checkpoint.
   - Checkpoints are stored in O(state_dir)C(/checkpoints/<id>/) (0700), outside every directory nginx loads.
 author:

@@ -48,7 +48,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The main file's changed lines with three lines of context and credentials masked, as M(wsproxy.nginx.nginx_files) shows them.
+      - The main file's
+        changed lines with three lines of context and credentials masked, as M(wsproxy.nginx.nginx_files) shows them
 options:
   worker_connections:
     description:
@@ -169,7 +170,8 @@ conf_path:
   returned: when the current configuration fails C(nginx -t)
   type: str
 diff:
-  description: In diff mode, the main file's changed lines with three lines of context and credentials masked, as M(wsproxy.nginx.nginx_files) shows them.
+  description: In diff mode, the main file's
+    changed lines with three lines of context and credentials masked, as M(wsproxy.nginx.nginx_files) shows them
   returned: when diff mode is on and something changes
   type: list
   elements: dict

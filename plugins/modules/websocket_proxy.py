@@ -49,7 +49,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Every file created, updated, linked or removed - its changed lines with three lines of context and credentials masked, as M(wsproxy.nginx.nginx_files) shows them.
+      - Every file created, updated, linked or removed - its
+        changed lines with three lines of context and credentials masked, as M(wsproxy.nginx.nginx_files) shows them
 options:
   name:
     description:
@@ -491,7 +492,8 @@ conf_path:
   returned: when the current configuration fails C(nginx -t)
   type: str
 diff:
-  description: In diff mode, every file created, updated, linked or removed - its changed lines with three lines of context and credentials masked, as M(wsproxy.nginx.nginx_files) shows them.
+  description: In diff mode, every file created, updated, linked or removed - its
+    changed lines with three lines of context and credentials masked, as M(wsproxy.nginx.nginx_files) shows them
   returned: when diff mode is on and something changes
   type: list
   elements: dict

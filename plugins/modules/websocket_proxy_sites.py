@@ -39,7 +39,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Every file created, updated, linked or removed - its changed lines with three lines of context and credentials masked, as M(wsproxy.nginx.nginx_files) shows them.
+      - Every file created, updated, linked or removed - its
+        changed lines with three lines of context and credentials masked, as M(wsproxy.nginx.nginx_files) shows them
 options:
   sites:
     description:

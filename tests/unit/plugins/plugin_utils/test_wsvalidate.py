@@ -254,10 +254,10 @@ def _site_input(draw):
         return value
 
     raw = {"name": take("name", "name"),
-           "server_name": [take("server_name", "server_name") for _ in range(draw(st.integers(1, 3)))],
+           "server_name": [take("server_name", "server_name") for _index in range(draw(st.integers(1, 3)))],
            "read_timeout": take("timeout", "read_timeout")}
     if draw(st.booleans()):
-        raw["listen"] = [take("listen", "listen") for _ in range(draw(st.integers(1, 2)))]
+        raw["listen"] = [take("listen", "listen") for _index in range(draw(st.integers(1, 2)))]
         if len(set(raw["listen"])) != len(raw["listen"]):
             raw["listen"] = raw["listen"][:1]  # a duplicate listen is refused on its own
     raw["upstream"] = []
@@ -285,7 +285,7 @@ def _site_input(draw):
     raw["balance"] = draw(st.sampled_from(["ip_hash", "hash"] if sticky else ["round_robin", "least_conn", "ip_hash", "hash"]))
     if draw(st.booleans()):
         raw["keepalive"] = draw(st.integers(1, 1024))
-    raw["allowed_origins"] = [take("origin", "allowed_origins") for _ in range(draw(st.integers(0, 2)))]
+    raw["allowed_origins"] = [take("origin", "allowed_origins") for _index in range(draw(st.integers(0, 2)))]
     if draw(st.booleans()):
         raw["tls"] = {"certificate": take("file", "tls.certificate"), "certificate_key": take("file", "tls.certificate_key"),
                       "redirect_http": draw(st.booleans()), "http2": draw(st.booleans()),
