@@ -40,7 +40,7 @@ def _text(data):
 def _check_owned(item, current, data, marker):
     path = item["path"]
     if item.get("expect_sha256") and (data is None or hashlib.sha256(data).hexdigest() != item["expect_sha256"]):
-        raise Refused("%s changed since it was read; nothing was changed, run again" % path)
+        raise _fs.Stale("%s changed since it was read (another run or an edit); nothing was changed, run again" % path)
     if data is not None and marker and not item.get("expect_sha256") and marker.encode("utf-8") not in data:
         raise Refused("%s exists and was not written by wsproxy.nginx (no %r line); refusing to replace it" % (path, marker))
 

@@ -27,6 +27,10 @@ class Refused(Exception):
     """A path holds something the collection did not put there and will not replace or remove."""
 
 
+class Stale(Refused):
+    """A file changed between the controller's read and the write (another run, an edit): plan again."""
+
+
 class UnsafeDirectory(Exception):
     """A private state directory is a symlink, foreign-owned or not a directory."""
 

@@ -357,6 +357,8 @@ def run_locked(module, result, work, continues=None, takeover=False, damaged_ok=
                     result = work(host, result, record if ours or takeover else None)
                     break
             time.sleep(0.5)
+    except _fs.Stale as exc:
+        module.fail_json(msg="Refused: %s" % exc, stale=True, **result)
     except _fs.Refused as exc:
         module.fail_json(msg="Refused: %s" % exc, **result)
     except (_checkpoint.CheckpointError, _fs.UnsafeDirectory, LockTimeout, TransactionOpen) as exc:

@@ -132,6 +132,13 @@ rolled_back:
   returned: success, and on any failure but an invalid option (including a O(binary) or O(conf_path) the host lacks)
     or a current configuration that fails C(nginx -t) (nothing is changed then; see RV(errors))
   type: bool
+stale:
+  description:
+    - True when a file changed between the read its O(files[].expect_sha256) came from and this write (another
+      run, an edit); nothing was changed. The collection's action plugins then read the host again and plan anew,
+      once.
+  returned: when a file changed since it was read
+  type: bool
 started:
   description: Always false - nginx_files reloads a running nginx and never starts one (M(wsproxy.nginx.nginx_apply)
     with O(wsproxy.nginx.nginx_apply#module:start=true) does).

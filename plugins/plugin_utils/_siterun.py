@@ -110,35 +110,40 @@ def run(action, task_vars, result, sites, args, prune=False, workers=None):
                  # Probed in the read: when nothing changes, that proves the sites without another execution.
                  "probe_targets": args.get("probe_targets") or [],
                  "probe_validate_certs": args.get("probe_validate_certs", True)}
-    try:
-        host, config = _action.read_config(action, task_vars, read_args)
-        _require(host, task_vars, wanted_paths)
-        info = _layout.describe(config)
-        info["conf_path"] = host["conf_path"]
-        features = {"version": host["version"], "ipv6": host["ipv6"]}
-        plan = _wsplan.plan_host(sites, config, info, features, prune=prune, workers=workers)
-    except _action.HostFailure as failure:
-        result.update(failure.result)
-        return result
-    except (_wsplan.PlanError, _workers.PlanError, _wsrender.RenderError, _layout.DamagedBlock, _sites.Conflict) as exc:
-        result.update(failed=True, msg="Nothing was changed: %s" % exc)
-        return result
+    # A file changed between the read and the write (another run took the lock first): read and plan again, once.
+    for attempt in (1, 2):
+        try:
+            host, config = _action.read_config(action, task_vars, read_args)
+            _require(host, task_vars, wanted_paths)
+            info = _layout.describe(config)
+            info["conf_path"] = host["conf_path"]
+            features = {"version": host["version"], "ipv6": host["ipv6"]}
+            plan = _wsplan.plan_host(sites, config, info, features, prune=prune, workers=workers)
+        except _action.HostFailure as failure:
+            result.update(failure.result)
+            return result
+        except (_wsplan.PlanError, _workers.PlanError, _wsrender.RenderError, _layout.DamagedBlock, _sites.Conflict) as exc:
+            result.update(failed=True, msg="Nothing was changed: %s" % exc)
+            return result
 
-    result.update(version=host["version"], selinux=host["selinux"], ipv6=host["ipv6"], layout=plan["layout"],
-                  map=plan["map"], sites=plan["sites"], pruned=plan["pruned"],
-                  managed_sites=_managed_after(plan["managed_sites"], plan),
-                  worker_limits=plan["workers"]["after"] if plan["workers"] else _workers.current(config),
-                  check_mode=bool(action._play_context.check_mode))
-    result["probed"] = False
-    if _inplace.in_place(plan["files"], config, host["recovery_pending"]):
-        applied = dict(_action.NOTHING_APPLIED)
-        if read_args["probe_targets"]:
-            result["probes"] = host["probes"]
-            result["probed"] = not any(probe["failed"] for probe in host["probes"])
-    else:
-        applied = _action.apply_files(action, task_vars, plan["files"], args, host["conf_path"], _wsrender.MANAGED_MARKER)
-        if applied.get("checkpoint"):
-            result["label"] = args.get("label") or applied["checkpoint"]
+        result.update(version=host["version"], selinux=host["selinux"], ipv6=host["ipv6"], layout=plan["layout"],
+                      map=plan["map"], sites=plan["sites"], pruned=plan["pruned"],
+                      managed_sites=_managed_after(plan["managed_sites"], plan),
+                      worker_limits=plan["workers"]["after"] if plan["workers"] else _workers.current(config),
+                      check_mode=bool(action._play_context.check_mode))
+        result["probed"] = False
+        if _inplace.in_place(plan["files"], config, host["recovery_pending"]):
+            applied = dict(_action.NOTHING_APPLIED)
+            if read_args["probe_targets"]:
+                result["probes"] = host["probes"]
+                result["probed"] = not any(probe["failed"] for probe in host["probes"])
+        else:
+            applied = _action.apply_files(action, task_vars, plan["files"], args, host["conf_path"],
+                                          _wsrender.MANAGED_MARKER)
+            if applied.get("checkpoint"):
+                result["label"] = args.get("label") or applied["checkpoint"]
+        if not applied.get("stale") or attempt == 2:
+            break
     _action.take_applied(result, applied)
     if plan["workers"] and (applied.get("failed") or applied.get("rolled_back")):
         result["worker_limits"] = plan["workers"]["before"]
