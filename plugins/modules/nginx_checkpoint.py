@@ -233,6 +233,8 @@ recovered:
   type: dict
 """
 
+# First import: on a Python older than 3.6 the module stops there with a clear message.
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _pyversion  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _checkpoint, _control, _nginx, _txn
 

@@ -350,6 +350,8 @@ errors:
       type: str
 """
 
+# First import: on a Python older than 3.6 the module stops there with a clear message.
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _pyversion  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _control, _hostfacts, _nginx, _txn, _wsprobe

@@ -282,6 +282,8 @@ msg:
   sample: "ws://127.0.0.1/socket.io/: not_sticky: session 1 of 5: ..."
 """
 
+# First import: on a Python older than 3.6 the module stops there with a clear message.
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _pyversion  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _wsprobe
 

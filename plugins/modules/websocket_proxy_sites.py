@@ -272,6 +272,8 @@ check_mode:
   type: bool
 """
 
+# First import: on a Python older than 3.6 the module stops there with a clear message.
+from ansible_collections.wsproxy.nginx.plugins.module_utils import _pyversion  # pylint: disable=unused-import
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wsproxy.nginx.plugins.module_utils import _wsspec
 
