@@ -230,7 +230,8 @@ def run_module():
         env.update(
             ANSIBLE_STDOUT_CALLBACK="json",
             ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-            ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
+            # The managed node's Python: WSPROXY_TEST_PYTHON runs the modules on another interpreter.
+            ANSIBLE_PYTHON_INTERPRETER=os.environ.get("WSPROXY_TEST_PYTHON", "/usr/bin/python3"),
             ANSIBLE_LOCALHOST_WARNING="0",
             ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
         )
