@@ -19,13 +19,14 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv images collection demo demo-clean test sanity lint unit galaxy galaxy-import galaxy-core molecule bench bench-smoke clean
+.PHONY: help deps venv images collection demo demo-clean test sanity lint unit galaxy galaxy-import galaxy-core molecule bench bench-smoke clean \
+	matrix matrix-oldest matrix-newest
 
 help:
 	@echo "make demo   - set everything up and run nginx_info against a local Debian 12 container"
 	@echo "make test   - set everything up and run every test (sanity, lint, unit, molecule)"
 	@echo "make bench  - fleet run time, live WebSockets through changes, large configs (benchmarks/results)"
-	@echo "other targets: demo-clean deps venv images sanity lint unit galaxy runner molecule bench-smoke clean"
+	@echo "other targets: demo-clean deps venv images sanity lint unit matrix galaxy runner molecule bench-smoke clean"
 
 deps: $(TMP)/.deps
 $(TMP)/.deps:
@@ -75,6 +76,20 @@ lint: venv collection
 
 unit: venv collection
 	PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest tests/unit -q
+
+# Version matrix (tests/matrix/README.md): ansible-test sanity and the unit tests that depend on the core, on the
+# oldest ansible-core meta/runtime.yml claims (a venv on this Python) and on the newest PyPI serves (it needs
+# Python >= 3.12: run in the debian13 image), besides the pinned core of .venv that `sanity` and `unit` use.
+# Both cores at once: each is mostly one process waiting on nginx, ansible and pip, so two cores take about
+# the time of one (tests/matrix/README.md has the numbers). Each core's output comes when it ends.
+MATRIX_OLDEST := 2.16
+MATRIX_NEWEST := 2.21
+matrix: venv images collection
+	$(MAKE) --no-print-directory -j2 --output-sync=target matrix-oldest matrix-newest
+matrix-oldest: venv collection
+	tests/matrix/run.sh $(MATRIX_OLDEST) host floor sanity unit
+matrix-newest: venv images collection
+	tests/matrix/run.sh $(MATRIX_NEWEST) debian13
 
 # The tarball users install: build it, let Galaxy's importer check it, and install it offline on an ansible-core-only
 # controller (no `ansible` package, so no bundled collections: most CI images and execution environments), then use
@@ -164,7 +179,7 @@ $(RUNNER_VENV)/bin/.installed: requirements.txt requirements-dev.txt tests/runne
 bench-smoke: venv images collection
 	BENCH_RESULTS=$(TMP)/bench-smoke BENCH_WORKDIR=$(TMP) PYTHONPATH=$(COLLECTIONS) $(BIN)/python benchmarks/bench.py --smoke
 
-test: venv images collection sanity lint unit galaxy runner molecule bench-smoke
+test: venv images collection sanity lint unit matrix galaxy runner molecule bench-smoke
 
 clean:
 	rm -rf $(TMP) $(VENV)
