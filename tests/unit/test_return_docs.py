@@ -362,9 +362,11 @@ def outcomes(request, module):
     """{label: result} of the module's paths. The first call runs the paths of every module the session's tests
     name, in one ansible-playbook run."""
     if module not in _OUTCOMES:
+        # Only this file's tests: other files parametrize a "module" of their own (FQCNs, say).
         wanted = set([module]) | set(item.callspec.params["module"] for item in request.session.items
-                                     if "module" in getattr(getattr(item, "callspec", None), "params", {}))
-        wanted = sorted(name for name in wanted if name not in _OUTCOMES)
+                                     if item.fspath == request.node.fspath
+                                     and "module" in getattr(getattr(item, "callspec", None), "params", {}))
+        wanted = sorted(name for name in wanted if name in PATHS and name not in _OUTCOMES)
         _OUTCOMES.update(_run(str(request.getfixturevalue("tmp_path_factory").mktemp("paths")), wanted))
     found = _OUTCOMES[module]
     if isinstance(found, str):
